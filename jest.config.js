@@ -1,0 +1,29 @@
+/**
+ * Two projects, each runnable alone: `unit` (specs beside the code, fakes allowed) and `e2e`
+ * (test/, the real AppModule on port 0 and real ws clients).
+ * @type {import('jest').Config}
+ */
+const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      rootDir: 'src',
+      testRegex: '.*\\.spec\\.ts$',
+      transform: tsJest,
+      moduleFileExtensions: ['js', 'json', 'ts'],
+    },
+    {
+      displayName: 'e2e',
+      testEnvironment: 'node',
+      rootDir: '.',
+      roots: ['<rootDir>/test'],
+      testRegex: '.*\\.e2e-spec\\.ts$',
+      transform: tsJest,
+      moduleFileExtensions: ['js', 'json', 'ts'],
+      testTimeout: 20000,
+    },
+  ],
+};

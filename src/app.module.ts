@@ -1,0 +1,26 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { BusModule } from './bus/bus.module';
+import type { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { FeaturesModule } from './features/features.module';
+import { HealthModule } from './health/health.module';
+import { PubSubModule } from './pubsub/pubsub.module';
+import { TransportModule } from './transport/transport.module';
+
+@Module({})
+export class AppModule {
+  /** The whole application for one validated configuration. */
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forConfig(config),
+        TransportModule,
+        BusModule,
+        PubSubModule,
+        FeaturesModule,
+        HealthModule,
+      ],
+    };
+  }
+}

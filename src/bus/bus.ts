@@ -1,0 +1,46 @@
+/** Any value JSON can carry: what a bus message may hold. */
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** One message on one topic. */
+export interface BusMessage {
+  readonly topic: string;
+  readonly data: JsonValue;
+  /**
+   * Id of the publishing connection, when a connection published it. Connection ids are unique
+   * across instances, so a subscriber can exclude the sender on every instance.
+   */
+  readonly sender?: string;
+  /** When true, the sender's own connection does not receive the message (room semantics). */
+  readonly skipSender?: boolean;
+}
+
+export type BusListener = (message: BusMessage) => void;
+
+/**
+ * Topic-based pub/sub between every instance of Switchboard. Chat, rooms and channels deliver
+ * through it and never talk to a transport directly, so swapping the in-memory bus for Redis
+ * changes no gateway.
+ *
+ * Guarantees every implementation keeps:
+ * - At-most-once: each listener subscribed to a topic, on any instance, receives a published
+ *   message at most once. Nothing is persisted, acknowledged or retried; a message published while
+ *   an instance is unreachable is lost for that instance.
+ * - Per-publisher order: messages published by one caller on one topic reach each listener in the
+ *   order they were published. There is no order across publishers or topics.
+ * - Publishing never waits on the network: listeners on the publishing instance run synchronously
+ *   inside `publish`, before it returns; remote instances are reached best-effort.
+ * - Reference counting: `subscribe` and `unsubscribe` are counted per (topic, listener); a topic
+ *   costs nothing (no remote subscription, no memory) once its count returns to zero.
+ *
+ * A listener must not throw; if one does, the bus logs it and still calls the others.
+ */
+export abstract class Bus {
+  abstract publish(message: BusMessage): void;
+  abstract subscribe(topic: string, listener: BusListener): void;
+  abstract unsubscribe(topic: string, listener: BusListener): void;
+  /** Whether messages currently reach other instances (always true for an in-process bus). */
+  abstract get connected(): boolean;
+  /** Number of topics with at least one listener on this instance. */
+  abstract get topicCount(): number;
+}

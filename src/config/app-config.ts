@@ -1,0 +1,37 @@
+import type { LogLevelName, NodeEnv } from './environment';
+
+/**
+ * The validated, typed configuration. Built once at boot by `loadConfig`; every other part of
+ * the application receives it by injection and never reads the environment itself.
+ * Each field documents the variable it comes from in environment.ts.
+ */
+export class AppConfig {
+  readonly nodeEnv!: NodeEnv;
+  readonly port!: number;
+  readonly host!: string;
+  readonly maxMessageBytes!: number;
+  readonly jwt!: {
+    readonly secret: string;
+    /** True when JWT_SECRET was unset outside production and a development secret is used. */
+    readonly usingDevelopmentSecret: boolean;
+    readonly issuer?: string;
+    readonly audience?: string;
+  };
+  readonly authRequired!: boolean;
+  readonly heartbeatIntervalMs!: number;
+  readonly rateLimit!: { readonly max: number; readonly windowMs: number };
+  readonly redis!: { readonly url?: string; readonly prefix: string };
+  readonly shutdownTimeoutMs!: number;
+  readonly logLevel!: LogLevelName;
+  /** Undefined when ALLOWED_ORIGINS is unset: any origin may connect. */
+  readonly allowedOrigins?: readonly string[];
+  /** Undefined when MAX_CONNECTIONS is unset: no limit. */
+  readonly maxConnections?: number;
+  readonly maxBufferedBytes!: number;
+
+  static of(values: AppConfigValues): AppConfig {
+    return Object.freeze(Object.assign(new AppConfig(), values));
+  }
+}
+
+export type AppConfigValues = { -readonly [K in keyof AppConfig]: AppConfig[K] };

@@ -1,0 +1,148 @@
+import { Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
+
+export const NODE_ENVS = ['development', 'production', 'test'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+const MiB = 1024 * 1024;
+
+/** Reads "true"/"false"/"1"/"0"/"yes"/"no"; anything else stays a string and fails validation. */
+const ToBoolean = () =>
+  Transform(({ value }: { value: unknown }) => {
+    if (typeof value !== 'string') return value;
+    const normalized = value.trim().toLowerCase();
+    if (['true', '1', 'yes'].includes(normalized)) return true;
+    if (['false', '0', 'no'].includes(normalized)) return false;
+    return value;
+  });
+
+/**
+ * Every environment variable Switchboard reads, with its default and its rule. `.env.example`
+ * and the README's table document the same list (a test keeps them in step). Unset and empty
+ * variables take the default written here.
+ */
+export class EnvironmentVariables {
+  /** `production` makes a missing JWT_SECRET fatal and hides development helpers. */
+  @IsIn(NODE_ENVS)
+  NODE_ENV: NodeEnv = 'development';
+
+  /** HTTP and WebSocket port (one server). 0 picks a free port. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  /** Interface to listen on. */
+  @IsString()
+  @IsNotEmpty()
+  HOST = '0.0.0.0';
+
+  /** Largest accepted frame in bytes; a larger frame closes the socket with 1009. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64 * MiB)
+  MAX_MESSAGE_BYTES = 65536;
+
+  /** HS256 secret for access tokens. Required in production; development uses a fixed dev secret. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  JWT_SECRET?: string;
+
+  /** When set, tokens must carry this `iss`. */
+  @IsOptional()
+  @IsString()
+  JWT_ISSUER?: string;
+
+  /** When set, tokens must carry this `aud`. */
+  @IsOptional()
+  @IsString()
+  JWT_AUDIENCE?: string;
+
+  /** When true, every WebSocket endpoint requires a valid token. */
+  @ToBoolean()
+  @IsBoolean()
+  AUTH_REQUIRED = false;
+
+  /** Protocol ping interval; a peer silent for a whole interval is terminated. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  HEARTBEAT_INTERVAL_MS = 30000;
+
+  /** Messages allowed per connection per window. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  RATE_LIMIT_MAX = 10;
+
+  /** Rate-limit window length, starting at a connection's first message of the window. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(3_600_000)
+  RATE_LIMIT_WINDOW_MS = 1000;
+
+  /** Redis URL; when set, instances share one bus through Redis pub/sub. */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  /** Prefix of every Redis key and channel, so deployments can share one Redis. */
+  @IsString()
+  @IsNotEmpty()
+  REDIS_PREFIX = 'switchboard:';
+
+  /** How long shutdown waits for sockets to close before exiting anyway. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHUTDOWN_TIMEOUT_MS = 10000;
+
+  /** Log level of the structured JSON logs. */
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevelName = 'info';
+
+  /** Comma-separated browser origins allowed to connect; unset allows any. */
+  @IsOptional()
+  @Matches(/^\s*[a-z][a-z0-9+.-]*:\/\/[^\s,/]+\s*(,\s*[a-z][a-z0-9+.-]*:\/\/[^\s,/]+\s*)*$/i, {
+    message: 'ALLOWED_ORIGINS must be a comma-separated list of origins like https://example.com',
+  })
+  ALLOWED_ORIGINS?: string;
+
+  /** Open connections allowed per instance; unset means unlimited. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MAX_CONNECTIONS?: number;
+
+  /** A socket whose unsent data exceeds this many bytes is closed as a slow consumer. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(1024 * MiB)
+  MAX_BUFFERED_BYTES = MiB;
+}
+
+/** Variables whose values are never echoed, not even in a validation error. */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['JWT_SECRET', 'REDIS_URL']);

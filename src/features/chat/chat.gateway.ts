@@ -1,0 +1,38 @@
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  SubscribeMessage,
+} from '@nestjs/websockets';
+import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
+import { TextMessages } from '../../protocol/text-messages';
+import { Topics } from '../../protocol/topics';
+import { PubSubService } from '../../pubsub/pubsub.service';
+import type { Connection } from '../../transport/connection';
+import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
+
+type ChatConnection = Connection<{ clientId: string }>;
+
+/**
+ * `/ws/{client_id}`: one lobby shared by every chat client on every instance. A message reaches
+ * everyone, the sender included, as "Client {id}: {text}"; a departure as "Client {id} left".
+ */
+@EndpointGateway(Endpoints.chat)
+export class ChatGateway implements OnGatewayConnection, OnGatewayDisconnect {
+  constructor(private readonly pubsub: PubSubService) {}
+
+  handleConnection(client: ChatConnection): void {
+    this.pubsub.join(Topics.chat, client);
+  }
+
+  @SubscribeMessage(TEXT_EVENT)
+  say(@ConnectedSocket() client: ChatConnection, @MessageBody() text: string): void {
+    this.pubsub.publish(Topics.chat, TextMessages.chatLine(client.params.clientId, text), client);
+  }
+
+  handleDisconnect(client: ChatConnection): void {
+    this.pubsub.leave(Topics.chat, client);
+    this.pubsub.publish(Topics.chat, TextMessages.chatLeft(client.params.clientId), client);
+  }
+}

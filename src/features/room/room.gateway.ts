@@ -1,0 +1,36 @@
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  SubscribeMessage,
+} from '@nestjs/websockets';
+import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
+import { Topics } from '../../protocol/topics';
+import { PubSubService } from '../../pubsub/pubsub.service';
+import type { Connection } from '../../transport/connection';
+import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
+
+type RoomConnection = Connection<{ roomId: string }>;
+
+/**
+ * `/ws/room/{room_id}`: a text frame reaches every other member of the room verbatim, on every
+ * instance; the sender does not get its own message back.
+ */
+@EndpointGateway(Endpoints.room)
+export class RoomGateway implements OnGatewayConnection, OnGatewayDisconnect {
+  constructor(private readonly pubsub: PubSubService) {}
+
+  handleConnection(client: RoomConnection): void {
+    this.pubsub.join(Topics.room(client.params.roomId), client);
+  }
+
+  @SubscribeMessage(TEXT_EVENT)
+  relay(@ConnectedSocket() client: RoomConnection, @MessageBody() text: string): void {
+    this.pubsub.publish(Topics.room(client.params.roomId), text, client, true);
+  }
+
+  handleDisconnect(client: RoomConnection): void {
+    this.pubsub.leave(Topics.room(client.params.roomId), client);
+  }
+}

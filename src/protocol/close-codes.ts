@@ -1,0 +1,37 @@
+/**
+ * Every WebSocket close code the server sends, in one place.
+ *
+ * Each entry says whether a client should reconnect after receiving it. Codes 1000–1015 are defined
+ * by RFC 6455 and the IANA registry; the server uses no private (4000–4999) codes.
+ */
+export const CloseCode = {
+  /** Normal closure. Reconnect only if the application wants a new session. */
+  Normal: 1000,
+  /** The server is going away (shutdown or restart). Reconnect with backoff. */
+  GoingAway: 1001,
+  /** Binary frame on a text endpoint. Do not reconnect without fixing the client. */
+  UnsupportedData: 1003,
+  /**
+   * Policy violation: an invalid id or channel, a missing, invalid or expired token, or a token
+   * whose subject does not match. Do not reconnect with the same URL or token.
+   */
+  PolicyViolation: 1008,
+  /** A frame larger than MAX_MESSAGE_BYTES. Do not resend the same message. */
+  MessageTooBig: 1009,
+  /** Unexpected server error. Reconnect with backoff. */
+  InternalError: 1011,
+  /** The service is restarting. Reconnect with backoff. */
+  ServiceRestart: 1012,
+  /** Try again later (the server shed this connection under load). Reconnect with backoff. */
+  TryAgainLater: 1013,
+} as const;
+
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Close reasons are part of the contract; RFC 6455 caps them at 123 bytes. */
+export const CloseReason = {
+  BinaryNotSupported: 'Binary frames are not supported',
+  MessageTooBig: 'Message too big',
+  ServerShuttingDown: 'Server shutting down',
+  invalidParam: (name: string) => `Invalid ${name}`,
+} as const;

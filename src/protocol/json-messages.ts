@@ -1,0 +1,56 @@
+import type { JsonValue } from '../bus/bus';
+
+/**
+ * The /ws/json protocol. Requests are envelopes `{type, payload?, id?}`; replies are
+ * `{type, data, id?}`, with the request's `id` echoed on every direct reply, errors included.
+ */
+export type RequestId = string | number;
+
+export interface JsonReply {
+  readonly type: string;
+  readonly data: JsonValue;
+  readonly id?: RequestId;
+}
+
+export const JsonMessageType = {
+  ping: 'ping',
+  pong: 'pong',
+  subscribe: 'subscribe',
+  subscribed: 'subscribed',
+  unsubscribe: 'unsubscribe',
+  unsubscribed: 'unsubscribed',
+  publish: 'publish',
+  published: 'published',
+  message: 'message',
+  refresh: 'refresh',
+  refreshed: 'refreshed',
+  error: 'error',
+} as const;
+
+export const JsonErrorMessage = {
+  invalidJson: 'Invalid JSON',
+  validationFailed: 'Validation failed',
+  unknownType: 'Unknown type',
+} as const;
+
+export function jsonReply(type: string, data: JsonValue, id?: RequestId): JsonReply {
+  return id === undefined ? { type, data } : { type, data, id };
+}
+
+export function jsonError(message: string, id?: RequestId, errors?: JsonValue[]): JsonReply {
+  const data: { [key: string]: JsonValue } = { message };
+  if (errors) data.errors = errors;
+  return jsonReply(JsonMessageType.error, data, id);
+}
+
+/** What a /ws/json subscriber of `channel` receives for each publish. */
+export function channelMessage(channel: string, message: JsonValue): JsonReply {
+  return jsonReply(JsonMessageType.message, { channel, message });
+}
+
+/** Reads a usable request id off anything a client sent; anything else is no id. */
+export function requestIdOf(value: unknown): RequestId | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const id = (value as { id?: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+}

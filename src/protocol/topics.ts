@@ -1,0 +1,21 @@
+/**
+ * Bus topic names. One namespace per kind, so a room and a channel with the same id never meet;
+ * channels are shared by /ws/subscribe/{channel} and /ws/json alike.
+ */
+export const Topics = {
+  chat: 'chat',
+  room: (roomId: string) => `room:${roomId}`,
+  channel: (channel: string) => `channel:${channel}`,
+} as const;
+
+const CHANNEL_PREFIX = 'channel:';
+const ROOM_PREFIX = 'room:';
+
+/** The channel name of a channel topic, or undefined for any other topic. */
+export function channelOf(topic: string): string | undefined {
+  return topic.startsWith(CHANNEL_PREFIX) ? topic.slice(CHANNEL_PREFIX.length) : undefined;
+}
+
+export function isRoomTopic(topic: string): boolean {
+  return topic.startsWith(ROOM_PREFIX);
+}
