@@ -3,7 +3,7 @@
  * (test/, the real AppModule on port 0 and real ws clients).
  * @type {import('jest').Config}
  */
-const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] };
 
 module.exports = {
   projects: [
