@@ -33,5 +33,10 @@ export const CloseReason = {
   BinaryNotSupported: 'Binary frames are not supported',
   MessageTooBig: 'Message too big',
   ServerShuttingDown: 'Server shutting down',
+  TokenMissing: 'Token missing',
+  TokenInvalid: 'Token invalid',
+  TokenExpired: 'Token expired',
+  ClientIdMismatch: 'Client id does not match token subject',
+  SlowConsumer: 'Slow consumer',
   invalidParam: (name: string) => `Invalid ${name}`,
 } as const;

@@ -31,7 +31,15 @@ export const JsonErrorMessage = {
   invalidJson: 'Invalid JSON',
   validationFailed: 'Validation failed',
   unknownType: 'Unknown type',
+  tooManySubscriptions: 'Too many subscriptions',
+  notAuthenticated: 'Not authenticated',
+  subjectMismatch: 'Token subject does not match',
+  tokenInvalid: 'Token invalid',
+  tokenExpired: 'Token expired',
 } as const;
+
+/** Channels one /ws/json connection may be subscribed to at once. */
+export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 export function jsonReply(type: string, data: JsonValue, id?: RequestId): JsonReply {
   return id === undefined ? { type, data } : { type, data, id };

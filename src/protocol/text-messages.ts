@@ -6,6 +6,7 @@ export const TextMessages = {
   echo: (text: string) => `Echo: ${text}`,
   chatLine: (clientId: string, text: string) => `Client ${clientId}: ${text}`,
   chatLeft: (clientId: string) => `Client ${clientId} left`,
+  secureGreeting: (name: string, text: string) => `Hello ${name}: ${text}`,
 } as const;
 
 /** The error shape on text endpoints: one JSON object with an `error` string. */

@@ -40,6 +40,11 @@ export class PubSubService {
     return this.rooms.roomsOf(connection)?.has(topic) ?? false;
   }
 
+  /** Number of topics `connection` is a member of. */
+  membershipCount(connection: Connection): number {
+    return this.rooms.roomsOf(connection)?.size ?? 0;
+  }
+
   /**
    * Publishes `data` on `topic` to every member on every instance. With `skipSender`, the
    * publishing connection itself is left out.

@@ -1,33 +1,119 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { RawData } from 'ws';
+import { Clock } from '../common/clock';
+import { ConnectionRegistry } from '../connections/connection-registry';
+import { RateLimiter } from '../limits/rate-limiter';
 import { CloseCode, CloseReason } from '../protocol/close-codes';
 import { TEXT_EVENT } from '../protocol/endpoints';
+import { JsonErrorMessage, jsonError } from '../protocol/json-messages';
+import { ErrorMessages } from '../protocol/text-messages';
 import type { Connection } from './connection';
-import { replyInOrder } from './replies';
+import { decodeEnvelope, requestIdOfText } from './json-envelope';
+import { errorReply, sendReply, settleReply } from './replies';
 
 /**
- * The per-message hot path, run for every frame on every endpoint before a gateway sees it.
+ * Frames a connection may have waiting while a handler is in flight. Past it the socket is
+ * paused, so a client that sends faster than it is served is held back by TCP, not by memory.
+ */
+const MAX_BACKLOG = 64;
+
+/**
+ * The per-message hot path, run for every frame on every endpoint before a gateway sees it. It
+ * replaces the stock adapter's per-message RxJS pipeline with plain calls.
  *
- * It replaces the stock adapter's per-message RxJS pipeline with plain calls: check the frame,
- * decode it for the endpoint's format, call the gateway's handler, and send the result in order.
+ * On arrival: frames on a socket the server is closing are dropped; a binary frame closes the
+ * socket with 1003 (every endpoint speaks text); the rate limit counts the frame.
+ *
+ * Then, one frame at a time per connection, in arrival order (so every reply and every effect,
+ * such as a subscription, follows request order):
+ * 1. a connection whose token has expired is closed with 1008 (auth holds on every message);
+ * 2. a frame over the rate limit is not handled; the sender gets an error;
+ * 3. the frame is decoded for the endpoint's format: text as is, JSON envelopes checked and
+ *    routed by type (invalid JSON and unknown types are answered here);
+ * 4. the gateway handler runs and its result is sent, with the request id on JSON.
  */
 @Injectable()
 export class MessageDispatcher {
   private readonly logger = new Logger(MessageDispatcher.name);
 
+  constructor(
+    private readonly limiter: RateLimiter<Connection>,
+    private readonly clock: Clock,
+    connections: ConnectionRegistry,
+  ) {
+    connections.onRemove((connection) => limiter.release(connection));
+  }
+
   dispatch(connection: Connection, data: RawData, isBinary: boolean): void {
-    // Frames that arrive after the server started closing are never handled.
     if (!connection.isOpen) return;
     if (isBinary) {
       connection.close(CloseCode.UnsupportedData, CloseReason.BinaryNotSupported);
       return;
     }
     const text = (data as Buffer).toString();
-    const handler = connection.handlers.get(TEXT_EVENT);
-    if (!handler) {
-      this.logger.warn(`No handler for text on endpoint ${connection.endpoint.name}`);
+    const allowed = this.limiter.allow(connection);
+    if (connection.inFlight) {
+      connection.backlog.push({ text, allowed });
+      if (connection.backlog.length >= MAX_BACKLOG && !connection.isPaused) connection.pause();
       return;
     }
-    replyInOrder(connection, handler(text, TEXT_EVENT));
+    this.run(connection, text, allowed);
+  }
+
+  private run(connection: Connection, text: string, allowed: boolean): void {
+    const pending = this.handle(connection, text, allowed);
+    if (pending === undefined) return;
+    connection.inFlight = true;
+    void pending.then(() => this.next(connection));
+  }
+
+  /** Runs the frames that queued up while a handler was in flight, until one goes async. */
+  private next(connection: Connection): void {
+    connection.inFlight = false;
+    const { backlog } = connection;
+    while (!connection.inFlight && backlog.length > 0) {
+      const frame = backlog.shift()!;
+      this.run(connection, frame.text, frame.allowed);
+    }
+    if (connection.isPaused && backlog.length < MAX_BACKLOG / 2) connection.resume();
+  }
+
+  private handle(
+    connection: Connection,
+    text: string,
+    allowed: boolean,
+  ): Promise<void> | undefined {
+    if (!connection.isOpen) return undefined;
+    const exp = connection.principal?.exp;
+    if (exp !== undefined && exp * 1000 <= this.clock.now()) {
+      connection.close(CloseCode.PolicyViolation, CloseReason.TokenExpired);
+      return undefined;
+    }
+    const { format } = connection.endpoint;
+    if (!allowed) {
+      const id = format === 'json' ? requestIdOfText(text) : undefined;
+      sendReply(connection, errorReply(format, ErrorMessages.rateLimited, id));
+      return undefined;
+    }
+    if (format === 'text') {
+      const handler = connection.handlers.get(TEXT_EVENT);
+      if (!handler) {
+        this.logger.warn(`No text handler on endpoint ${connection.endpoint.name}`);
+        return undefined;
+      }
+      return settleReply(connection, handler(text, TEXT_EVENT));
+    }
+    const decoded = decodeEnvelope(text);
+    if (!decoded.ok) {
+      sendReply(connection, decoded.error);
+      return undefined;
+    }
+    const { envelope } = decoded;
+    const handler = connection.handlers.get(envelope.type);
+    if (!handler) {
+      sendReply(connection, jsonError(JsonErrorMessage.unknownType, envelope.id));
+      return undefined;
+    }
+    return settleReply(connection, handler(envelope, envelope.type), envelope.id);
   }
 }

@@ -2,39 +2,55 @@ import { Logger } from '@nestjs/common';
 import type { JsonValue } from '../bus/bus';
 import { jsonError, type RequestId } from '../protocol/json-messages';
 import type { FrameFormat } from '../protocol/endpoints';
-import type { TextError } from '../protocol/text-messages';
+import { ErrorMessages, type TextError } from '../protocol/text-messages';
 import type { Connection } from './connection';
+import { ClientError } from './ws-error.filter';
 
 const logger = new Logger('Replies');
 
 /**
- * Sends a handler's result to its connection, keeping request order.
+ * Sends a handler's result: now for a value, on settlement for a promise (Nest wraps every
+ * handler in an async function). Returns the promise the caller must wait for before handling
+ * the connection's next message, or undefined when the reply is already sent.
  *
- * Results may be values or promises (Nest wraps every handler in an async function, and pipes
- * such as validation may take a different number of ticks per message type), so replies are
- * chained per connection: a reply never overtakes the reply to an earlier message. `undefined`
- * and `null` send nothing; a string is sent as a text frame as is; anything else as JSON.
+ * A rejection is answered with an error in the endpoint's shape (see WsErrorFilter).
  */
-export function replyInOrder(connection: Connection, result: unknown): void {
-  const previous = connection.replyTail;
-  if (!(result instanceof Promise) && previous === undefined) {
-    sendReply(connection, result);
-    return;
+export function settleReply(
+  connection: Connection,
+  result: unknown,
+  id?: RequestId,
+): Promise<void> | undefined {
+  if (!(result instanceof Promise)) {
+    sendReply(connection, result, id);
+    return undefined;
   }
-  const tail: Promise<void> = (previous ? previous.then(() => result) : Promise.resolve(result))
-    .then(
-      (value) => sendReply(connection, value),
-      (error: unknown) => logger.error(`Reply on ${connection.id} failed`, error as Error),
-    )
-    .finally(() => {
-      if (connection.replyTail === tail) connection.replyTail = undefined;
-    });
-  connection.replyTail = tail;
+  return result.then(
+    (value) => sendReply(connection, value, id),
+    (error: unknown) => sendReply(connection, errorReplyFor(connection, error), id),
+  );
 }
 
-export function sendReply(connection: Connection, value: unknown): void {
+/**
+ * `undefined` and `null` send nothing; a string is sent as a text frame as is; anything else as
+ * JSON, with `id` added when the request had one and the reply does not carry its own.
+ */
+export function sendReply(connection: Connection, value: unknown, id?: RequestId): void {
   if (value === undefined || value === null || !connection.isOpen) return;
-  connection.send(typeof value === 'string' ? value : JSON.stringify(value));
+  if (typeof value === 'string') {
+    connection.send(value);
+    return;
+  }
+  const withId =
+    id !== undefined && (value as { id?: unknown }).id === undefined ? { ...value, id } : value;
+  connection.send(JSON.stringify(withId));
+}
+
+function errorReplyFor(connection: Connection, error: unknown): unknown {
+  if (error instanceof ClientError) {
+    return errorReply(connection.endpoint.format, error.message, undefined, error.errors);
+  }
+  logger.error(`Handler on ${connection.id} failed`, error as Error);
+  return errorReply(connection.endpoint.format, ErrorMessages.internal);
 }
 
 /** The error shape of each wire format: `{"error": …}` on text endpoints, an envelope on JSON. */

@@ -16,6 +16,10 @@ import type { MessageDispatcher } from './message-dispatcher';
 import { PathRouter, type RouteMatch } from './path-router';
 import { refuseUpgrade } from './upgrade-refusal';
 
+function markAlive(this: WebSocket): void {
+  (this as Connection).alive = true;
+}
+
 export interface SwitchboardAdapterDependencies {
   readonly config: AppConfig;
   readonly connections: ConnectionRegistry;
@@ -120,6 +124,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
     connection.endpoint = endpoint;
     connection.params = match.params;
     connection.connectedAt = Date.now();
+    connection.on('pong', markAlive);
     connection.on('error', (error) =>
       this.log.debug(`Connection ${connection.id} error: ${error.message}`),
     );

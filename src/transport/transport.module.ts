@@ -1,5 +1,9 @@
 import { Global, Module } from '@nestjs/common';
+import { Clock, SystemClock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
+import { HeartbeatService } from '../heartbeat/heartbeat.service';
+import { RateLimiter } from '../limits/rate-limiter';
 import { InstanceId } from './instance-id';
 import { MessageDispatcher } from './message-dispatcher';
 
@@ -8,9 +12,17 @@ import { MessageDispatcher } from './message-dispatcher';
 @Module({
   providers: [
     { provide: InstanceId, useValue: new InstanceId() },
+    { provide: Clock, useClass: SystemClock },
+    {
+      provide: RateLimiter,
+      useFactory: (config: AppConfig, clock: Clock) =>
+        new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs, clock),
+      inject: [AppConfig, Clock],
+    },
     ConnectionRegistry,
     MessageDispatcher,
+    HeartbeatService,
   ],
-  exports: [InstanceId, ConnectionRegistry, MessageDispatcher],
+  exports: [InstanceId, Clock, ConnectionRegistry, MessageDispatcher, RateLimiter],
 })
 export class TransportModule {}

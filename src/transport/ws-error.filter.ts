@@ -1,43 +1,53 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import type { JsonValue } from '../bus/bus';
-import { requestIdOf } from '../protocol/json-messages';
 import { ErrorMessages } from '../protocol/text-messages';
-import type { Connection } from './connection';
-import { errorReply, replyInOrder } from './replies';
 
 /** What a WsException may carry to the client: a message and, for validation, the details. */
-export interface ClientError {
+export interface ClientErrorBody {
   readonly message: string;
   readonly errors?: JsonValue[];
 }
 
+/** An error meant for the client, on its way from a gateway back to the transport. */
+export class ClientError extends Error {
+  constructor(
+    message: string,
+    readonly errors?: JsonValue[],
+  ) {
+    super(message);
+    this.name = 'ClientError';
+  }
+}
+
 /**
- * Sends a gateway's errors to the client with `send`, in the endpoint's error shape. Nest's stock
- * filter calls `client.emit`, which a `ws` socket never transmits, so errors would vanish.
+ * Turns whatever a gateway throws into a ClientError and hands it back to the transport, which
+ * sends it in the endpoint's error shape in request order (see replies.ts). Nest's stock filter
+ * would call `client.emit`, which a `ws` socket never transmits, and sending from here directly
+ * would let an error overtake replies to earlier messages still in flight.
  *
- * A WsException's message is shown to the client; any other error is logged and the client gets
- * a generic "Internal server error" without internals. The connection stays open either way.
+ * Handing back works by rethrowing: Nest's WsProxy lets an exception raised by a filter reject
+ * the handler's promise, which the transport awaits anyway.
+ *
+ * A WsException's message is for the client; any other error is logged and the client gets a
+ * generic "Internal server error" without internals. The connection stays open either way.
  */
 @Catch()
 export class WsErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(WsErrorFilter.name);
 
-  catch(exception: unknown, host: ArgumentsHost): void {
-    const ws = host.switchToWs();
-    const connection = ws.getClient<Connection>();
-    const { message, errors } = this.toClientError(exception);
-    const id = requestIdOf(ws.getData());
-    replyInOrder(connection, errorReply(connection.endpoint.format, message, id, errors));
+  catch(exception: unknown, _host: ArgumentsHost): never {
+    throw this.toClientError(exception);
   }
 
   private toClientError(exception: unknown): ClientError {
     if (exception instanceof WsException) {
       const error = exception.getError();
-      if (typeof error === 'string') return { message: error };
-      return error as ClientError;
+      if (typeof error === 'string') return new ClientError(error);
+      const { message, errors } = error as ClientErrorBody;
+      return new ClientError(message, errors);
     }
     this.logger.error('Unhandled error in a gateway', exception as Error);
-    return { message: ErrorMessages.internal };
+    return new ClientError(ErrorMessages.internal);
   }
 }

@@ -1,0 +1,54 @@
+import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websockets';
+import { Endpoints } from '../../protocol/endpoints';
+import { jsonReply, JsonMessageType as T, type JsonReply } from '../../protocol/json-messages';
+import type { Connection } from '../../transport/connection';
+import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
+import { WsValidationPipe } from '../../transport/ws-validation.pipe';
+import { ChannelsService } from '../channels/channels.service';
+import { ChannelDto } from './dto/channel.dto';
+import { PublishDto } from './dto/publish.dto';
+
+/**
+ * `/ws/json`: the JSON envelope protocol. The transport parses and routes `{type, payload?, id?}`
+ * by type and echoes `id` on every reply; each handler validates its payload with a DTO.
+ */
+@EndpointGateway(Endpoints.json)
+export class JsonGateway {
+  constructor(private readonly channels: ChannelsService) {}
+
+  @SubscribeMessage(T.ping)
+  ping(): JsonReply {
+    return jsonReply(T.pong, {});
+  }
+
+  /** The answer to the server's heartbeat ping: nothing to reply. */
+  @SubscribeMessage(T.pong)
+  pong(): void {}
+
+  @SubscribeMessage(T.subscribe)
+  subscribe(
+    @ConnectedSocket() client: Connection,
+    @MessageBody('payload', WsValidationPipe) { channel }: ChannelDto,
+  ): JsonReply {
+    this.channels.subscribe(client, channel);
+    return jsonReply(T.subscribed, { channel });
+  }
+
+  @SubscribeMessage(T.unsubscribe)
+  unsubscribe(
+    @ConnectedSocket() client: Connection,
+    @MessageBody('payload', WsValidationPipe) { channel }: ChannelDto,
+  ): JsonReply {
+    this.channels.unsubscribe(client, channel);
+    return jsonReply(T.unsubscribed, { channel });
+  }
+
+  @SubscribeMessage(T.publish)
+  publish(
+    @ConnectedSocket() client: Connection,
+    @MessageBody('payload', WsValidationPipe) { channel, message }: PublishDto,
+  ): JsonReply {
+    this.channels.publish(channel, message, client);
+    return jsonReply(T.published, { channel });
+  }
+}

@@ -1,0 +1,30 @@
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayConnection,
+  SubscribeMessage,
+} from '@nestjs/websockets';
+import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
+import type { Connection } from '../../transport/connection';
+import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
+import { ChannelsService } from '../channels/channels.service';
+
+type SubscribeConnection = Connection<{ channel: string }>;
+
+/**
+ * `/ws/subscribe/{channel}`: a text frame reaches every subscriber of the channel, the sender
+ * included, on /ws/subscribe and /ws/json alike. Leaving happens when the socket closes.
+ */
+@EndpointGateway(Endpoints.subscribe)
+export class SubscribeGateway implements OnGatewayConnection {
+  constructor(private readonly channels: ChannelsService) {}
+
+  handleConnection(client: SubscribeConnection): void {
+    this.channels.subscribe(client, client.params.channel);
+  }
+
+  @SubscribeMessage(TEXT_EVENT)
+  publish(@ConnectedSocket() client: SubscribeConnection, @MessageBody() text: string): void {
+    this.channels.publish(client.params.channel, text, client);
+  }
+}
