@@ -1,10 +1,12 @@
 import type { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
+import { JwtConnectionGuard } from './auth/jwt-connection.guard';
 import type { AppConfig } from './config/app-config';
 import { ConnectionRegistry } from './connections/connection-registry';
 import { InstanceId } from './transport/instance-id';
 import { MessageDispatcher } from './transport/message-dispatcher';
+import { ParamIdGuard } from './transport/param-id.guard';
 import { SwitchboardWsAdapter } from './transport/switchboard-ws.adapter';
 
 export interface CreateAppOptions {
@@ -29,6 +31,7 @@ export async function createApp(
       connections: app.get(ConnectionRegistry),
       dispatcher: app.get(MessageDispatcher),
       instanceId: app.get(InstanceId),
+      guards: [app.get(ParamIdGuard), app.get(JwtConnectionGuard)],
     }),
   );
   return app;

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -16,6 +17,7 @@ export class AppModule {
       imports: [
         ConfigModule.forConfig(config),
         TransportModule,
+        AuthModule,
         BusModule,
         PubSubModule,
         FeaturesModule,

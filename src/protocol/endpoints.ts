@@ -12,13 +12,23 @@ export interface EndpointDefinition {
   readonly path: string;
   readonly format: FrameFormat;
   readonly params: Readonly<Record<string, string>>;
+  /** A valid token is required here even when AUTH_REQUIRED is false. */
+  readonly requiresToken?: boolean;
+  /** With a token, this path parameter must equal the token's subject. */
+  readonly subjectParam?: string;
 }
 
 export type EndpointName = 'echo' | 'chat' | 'room' | 'subscribe' | 'secure' | 'json';
 
 export const Endpoints = {
   echo: { name: 'echo', path: '/ws', format: 'text', params: {} },
-  chat: { name: 'chat', path: '/ws/:clientId', format: 'text', params: { clientId: 'client_id' } },
+  chat: {
+    name: 'chat',
+    path: '/ws/:clientId',
+    format: 'text',
+    params: { clientId: 'client_id' },
+    subjectParam: 'clientId',
+  },
   room: { name: 'room', path: '/ws/room/:roomId', format: 'text', params: { roomId: 'room_id' } },
   subscribe: {
     name: 'subscribe',
@@ -26,7 +36,7 @@ export const Endpoints = {
     format: 'text',
     params: { channel: 'channel' },
   },
-  secure: { name: 'secure', path: '/ws/secure', format: 'text', params: {} },
+  secure: { name: 'secure', path: '/ws/secure', format: 'text', params: {}, requiresToken: true },
   json: { name: 'json', path: '/ws/json', format: 'json', params: {} },
 } as const satisfies Record<EndpointName, EndpointDefinition>;
 

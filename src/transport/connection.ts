@@ -1,16 +1,9 @@
 import WebSocket from 'ws';
+import type { Principal } from '../auth/principal';
 import type { EndpointDefinition } from '../protocol/endpoints';
 
 /** A message handler as the transport calls it: Nest's wrapped gateway method bound to the socket. */
 export type BoundHandler = (data: unknown, event: string) => unknown;
-
-/** Who a connection authenticated as, from a verified token. */
-export interface Principal {
-  readonly sub: string;
-  readonly name: string;
-  /** Token expiry in seconds since the epoch; undefined when the token has no `exp`. */
-  readonly exp?: number;
-}
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_HANDLERS: ReadonlyMap<string, BoundHandler> = new Map();

@@ -6,10 +6,11 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { AppConfig } from '../config/app-config';
 import type { ConnectionRegistry } from '../connections/connection-registry';
-import { CloseCode, CloseReason } from '../protocol/close-codes';
+import { CloseCode } from '../protocol/close-codes';
 import type { EndpointDefinition } from '../protocol/endpoints';
-import { isValidId } from '../protocol/ids';
+import { ErrorMessages } from '../protocol/text-messages';
 import { Connection, type BoundHandler } from './connection';
+import type { ConnectionGuard, GuardVerdict } from './connection-guard';
 import type { EndpointGatewayOptions } from './endpoint-gateway.decorator';
 import type { InstanceId } from './instance-id';
 import type { MessageDispatcher } from './message-dispatcher';
@@ -25,6 +26,8 @@ export interface SwitchboardAdapterDependencies {
   readonly connections: ConnectionRegistry;
   readonly dispatcher: MessageDispatcher;
   readonly instanceId: InstanceId;
+  /** Run in order on every accepted socket; the first refusal closes it with 1008. */
+  readonly guards: readonly ConnectionGuard[];
 }
 
 interface Route {
@@ -38,8 +41,8 @@ interface Route {
  * - One `upgrade` listener on the application's HTTP server routes every upgrade through a
  *   PathRouter, so gateways declare patterns (`/ws/room/:roomId`) and receive decoded params.
  *   An upgrade to no route gets HTTP 404 instead of the stock adapter's silent reset.
- * - Path parameters are checked against the id rule once the socket is open; a bad one is closed
- *   with 1008 and a reason, and the gateway never sees the socket.
+ * - Connection guards (the id rule for path parameters, then authentication) run once the socket
+ *   is open; a refusal closes it with 1008 and a reason, and the gateway never sees the socket.
  * - Frames go through MessageDispatcher with plain calls instead of a per-message RxJS pipeline.
  * - Frames over MAX_MESSAGE_BYTES are refused by ws itself (maxPayload) with 1009, before they
  *   are buffered.
@@ -131,14 +134,49 @@ export class SwitchboardWsAdapter extends WsAdapter {
     this.deps.connections.add(connection);
     connection.once('close', () => this.deps.connections.remove(connection));
 
-    const invalid = Object.keys(endpoint.params).find((name) => !isValidId(match.params[name]));
-    if (invalid !== undefined) {
-      connection.close(
-        CloseCode.PolicyViolation,
-        CloseReason.invalidParam(endpoint.params[invalid]),
-      );
-      return;
+    this.admit(connection, request, server, 0);
+  }
+
+  /**
+   * Runs the guards from `index` on, then hands the socket to its gateway. Synchronous guards
+   * cost no promise; an asynchronous one pauses the socket until it answers, and the socket is
+   * resumed once the chain ends either way (a refused socket must still read the close frame).
+   */
+  private admit(
+    connection: Connection,
+    request: IncomingMessage,
+    server: WebSocketServer,
+    index: number,
+  ): void {
+    const { guards } = this.deps;
+    for (let i = index; i < guards.length; i++) {
+      const verdict = guards[i].check(connection, request);
+      if (verdict instanceof Promise) {
+        connection.pause();
+        verdict.then(
+          (answer) => {
+            if (this.refused(connection, answer)) connection.resume();
+            else this.admit(connection, request, server, i + 1);
+          },
+          (error: unknown) => {
+            this.log.error(`Connection guard failed on ${connection.id}`, error as Error);
+            if (connection.isOpen)
+              connection.close(CloseCode.InternalError, ErrorMessages.internal);
+            connection.resume();
+          },
+        );
+        return;
+      }
+      if (this.refused(connection, verdict)) return;
     }
+    if (!connection.isOpen) return;
     server.emit('connection', connection, request);
+    if (connection.isPaused) connection.resume();
+  }
+
+  private refused(connection: Connection, verdict: GuardVerdict): boolean {
+    if (verdict === true) return false;
+    if (connection.isOpen) connection.close(CloseCode.PolicyViolation, verdict.reason);
+    return true;
   }
 }

@@ -6,6 +6,7 @@ import { HeartbeatService } from '../heartbeat/heartbeat.service';
 import { RateLimiter } from '../limits/rate-limiter';
 import { InstanceId } from './instance-id';
 import { MessageDispatcher } from './message-dispatcher';
+import { ParamIdGuard } from './param-id.guard';
 
 /** The pieces the WebSocket adapter is built from; createApp hands them to the adapter. */
 @Global()
@@ -22,7 +23,8 @@ import { MessageDispatcher } from './message-dispatcher';
     ConnectionRegistry,
     MessageDispatcher,
     HeartbeatService,
+    ParamIdGuard,
   ],
-  exports: [InstanceId, Clock, ConnectionRegistry, MessageDispatcher, RateLimiter],
+  exports: [InstanceId, Clock, ConnectionRegistry, MessageDispatcher, RateLimiter, ParamIdGuard],
 })
 export class TransportModule {}

@@ -1,4 +1,5 @@
 import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websockets';
+import { SessionRefresh } from '../../auth/session-refresh.service';
 import { Endpoints } from '../../protocol/endpoints';
 import { jsonReply, JsonMessageType as T, type JsonReply } from '../../protocol/json-messages';
 import type { Connection } from '../../transport/connection';
@@ -7,6 +8,7 @@ import { WsValidationPipe } from '../../transport/ws-validation.pipe';
 import { ChannelsService } from '../channels/channels.service';
 import { ChannelDto } from './dto/channel.dto';
 import { PublishDto } from './dto/publish.dto';
+import { RefreshDto } from './dto/refresh.dto';
 
 /**
  * `/ws/json`: the JSON envelope protocol. The transport parses and routes `{type, payload?, id?}`
@@ -14,7 +16,10 @@ import { PublishDto } from './dto/publish.dto';
  */
 @EndpointGateway(Endpoints.json)
 export class JsonGateway {
-  constructor(private readonly channels: ChannelsService) {}
+  constructor(
+    private readonly channels: ChannelsService,
+    private readonly sessions: SessionRefresh,
+  ) {}
 
   @SubscribeMessage(T.ping)
   ping(): JsonReply {
@@ -41,6 +46,15 @@ export class JsonGateway {
   ): JsonReply {
     this.channels.unsubscribe(client, channel);
     return jsonReply(T.unsubscribed, { channel });
+  }
+
+  /** Moves the token deadline of an authenticated connection; same subject only. */
+  @SubscribeMessage(T.refresh)
+  refresh(
+    @ConnectedSocket() client: Connection,
+    @MessageBody('payload', WsValidationPipe) { token }: RefreshDto,
+  ): JsonReply {
+    return jsonReply(T.refreshed, { exp: this.sessions.refresh(client, token) });
   }
 
   @SubscribeMessage(T.publish)

@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { ConnectionRegistry } from '../connections/connection-registry';
+import { CloseCode, CloseReason } from '../protocol/close-codes';
+import type { Connection } from '../transport/connection';
+
+/** setTimeout's ceiling (about 24.8 days); longer deadlines are re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Closes an authenticated socket with 1008 "Token expired" when its token's `exp` passes, even
+ * if the client stays silent. One unref'd timer per authenticated connection, re-armed by a
+ * refresh and cleared when the connection closes. (The dispatcher also checks `exp` on every
+ * message, so a message can never slip through between expiry and the timer firing.)
+ */
+@Injectable()
+export class SessionExpiry {
+  private readonly timers = new Map<Connection, NodeJS.Timeout>();
+
+  constructor(
+    private readonly clock: Clock,
+    connections: ConnectionRegistry,
+  ) {
+    connections.onRemove((connection) => this.forget(connection));
+  }
+
+  /** (Re)arms the timer for the connection's current principal; no `exp`, no timer. */
+  watch(connection: Connection): void {
+    this.forget(connection);
+    const exp = connection.principal?.exp;
+    if (exp === undefined) return;
+    const delay = Math.max(0, exp * 1000 - this.clock.now());
+    const timer = setTimeout(() => this.fire(connection), Math.min(delay, MAX_TIMER_MS));
+    timer.unref();
+    this.timers.set(connection, timer);
+  }
+
+  /** Number of connections with an armed timer. */
+  get size(): number {
+    return this.timers.size;
+  }
+
+  private fire(connection: Connection): void {
+    this.timers.delete(connection);
+    const exp = connection.principal?.exp;
+    if (exp !== undefined && exp * 1000 > this.clock.now()) {
+      this.watch(connection); // a deadline beyond one timer's reach: wait another step
+      return;
+    }
+    if (connection.isOpen) connection.close(CloseCode.PolicyViolation, CloseReason.TokenExpired);
+  }
+
+  private forget(connection: Connection): void {
+    const timer = this.timers.get(connection);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.timers.delete(connection);
+  }
+}
