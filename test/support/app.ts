@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { createApp } from '../../src/app.factory';
+import { createApp, type CreateAppOptions } from '../../src/app.factory';
 import { loadConfig, type Environment } from '../../src/config/load-config';
 
 export interface RunningApp {
@@ -18,9 +18,12 @@ export interface RunningApp {
  * Boots the real application (same factory as main.ts) on an ephemeral port of 127.0.0.1.
  * `env` goes through the same validation as the process environment; PORT is always 0.
  */
-export async function startApp(env: Environment = {}): Promise<RunningApp> {
+export async function startApp(
+  env: Environment = {},
+  options: CreateAppOptions = { logger: ['error'] },
+): Promise<RunningApp> {
   const config = loadConfig({ NODE_ENV: 'test', ...env, PORT: '0', HOST: '127.0.0.1' });
-  const app = await createApp(config, { logger: ['error'] });
+  const app = await createApp(config, options);
   await app.listen(0, '127.0.0.1');
   const server = app.getHttpServer() as Server;
   const { port } = server.address() as AddressInfo;
