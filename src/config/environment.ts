@@ -1,3 +1,4 @@
+import 'reflect-metadata'; // class-transformer's @Type reads design metadata
 import { Transform, Type } from 'class-transformer';
 import {
   IsBoolean,
