@@ -4,6 +4,8 @@ import { AppModule } from './app.module';
 import { JwtConnectionGuard } from './auth/jwt-connection.guard';
 import type { AppConfig } from './config/app-config';
 import { ConnectionRegistry } from './connections/connection-registry';
+import { TransportStats } from './metrics/transport-stats';
+import { Admission } from './transport/admission';
 import { InstanceId } from './transport/instance-id';
 import { MessageDispatcher } from './transport/message-dispatcher';
 import { ParamIdGuard } from './transport/param-id.guard';
@@ -32,6 +34,8 @@ export async function createApp(
       dispatcher: app.get(MessageDispatcher),
       instanceId: app.get(InstanceId),
       guards: [app.get(ParamIdGuard), app.get(JwtConnectionGuard)],
+      admission: app.get(Admission),
+      stats: app.get(TransportStats),
     }),
   );
   return app;

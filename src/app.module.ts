@@ -5,6 +5,7 @@ import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { FeaturesModule } from './features/features.module';
 import { HealthModule } from './health/health.module';
+import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { PubSubModule } from './pubsub/pubsub.module';
 import { TransportModule } from './transport/transport.module';
 
@@ -22,6 +23,7 @@ export class AppModule {
         PubSubModule,
         FeaturesModule,
         HealthModule,
+        LifecycleModule,
       ],
     };
   }

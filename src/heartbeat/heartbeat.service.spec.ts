@@ -21,8 +21,10 @@ class FakeSocket extends EventEmitter {
   ping(): void {
     this.pings++;
   }
-  send(data: Buffer): void {
+  sendText(data: Buffer): boolean {
+    if (!this.isOpen) return false;
     this.sent.push(data);
+    return true;
   }
   terminate(): void {
     this.terminated = true;

@@ -60,5 +60,5 @@ export function channelMessage(channel: string, message: JsonValue): JsonReply {
 export function requestIdOf(value: unknown): RequestId | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const id = (value as { id?: unknown }).id;
-  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+  return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : undefined;
 }

@@ -2,20 +2,18 @@ import { Logger } from '@nestjs/common';
 import type { Connection } from '../transport/connection';
 
 const logger = new Logger('FanOut');
-const AS_TEXT = { binary: false } as const;
 
 /**
  * Writes an already-encoded text payload to one socket of a broadcast, without waiting for it.
  *
- * ws queues the write on that socket alone, so a slow recipient never delays the next one. A
- * recipient that has closed, even during the broadcast loop, is skipped; a send that throws is
- * logged and reported as not sent, so the loop goes on. Returns whether the payload was queued.
+ * ws queues the write on that socket alone, so a slow recipient never delays the next one (and
+ * one that falls too far behind is shed, see Connection.sendText). A recipient that has closed,
+ * even during the broadcast loop, is skipped; a send that throws is logged and reported as not
+ * sent, so the loop goes on. Returns whether the payload was queued.
  */
 export function sendPrepared(socket: Connection, payload: Buffer): boolean {
-  if (!socket.isOpen) return false;
   try {
-    socket.send(payload, AS_TEXT);
-    return true;
+    return socket.sendText(payload);
   } catch (error) {
     logger.warn(`Send to connection ${socket.id} failed: ${(error as Error).message}`);
     return false;

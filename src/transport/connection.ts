@@ -1,9 +1,21 @@
 import WebSocket from 'ws';
 import type { Principal } from '../auth/principal';
+import type { TransportStats } from '../metrics/transport-stats';
+import { CloseCode, CloseReason } from '../protocol/close-codes';
 import type { EndpointDefinition } from '../protocol/endpoints';
 
 /** A message handler as the transport calls it: Nest's wrapped gateway method bound to the socket. */
 export type BoundHandler = (data: unknown, event: string) => unknown;
+
+/** What every connection of one server shares: limits and counters. Set once at accept. */
+export interface ConnectionHost {
+  readonly stats: TransportStats;
+  readonly maxBufferedBytes: number;
+}
+
+/** How long a slow consumer's close frame may take before the socket is destroyed. */
+const SLOW_CONSUMER_GRACE_MS = 1000;
+const AS_TEXT = { binary: false } as const;
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_HANDLERS: ReadonlyMap<string, BoundHandler> = new Map();
@@ -35,7 +47,34 @@ export class Connection<
   /** Frames that arrived while a handler was in flight, with their rate-limit verdicts. */
   readonly backlog: { readonly text: string; readonly allowed: boolean }[] = [];
 
+  host!: ConnectionHost;
+
   get isOpen(): boolean {
     return this.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Queues a text frame without waiting for it, counts it, and sheds the connection if it is
+   * a slow consumer: when its unsent data exceeds MAX_BUFFERED_BYTES it is closed with 1013, or
+   * destroyed at once if its TCP buffer is already full (the close frame could not be sent), so
+   * one client that stopped reading never holds unbounded memory. Returns whether it was queued.
+   */
+  sendText(data: string | Buffer): boolean {
+    if (this.readyState !== WebSocket.OPEN) return false;
+    this.send(data, AS_TEXT);
+    this.host.stats.sent[this.endpoint.name]++;
+    if (this.bufferedAmount > this.host.maxBufferedBytes) this.shed();
+    return true;
+  }
+
+  private shed(): void {
+    this.host.stats.slowConsumers++;
+    const tcp = (this as unknown as { _socket?: { writableNeedDrain?: boolean } })._socket;
+    if (tcp?.writableNeedDrain) {
+      this.terminate();
+      return;
+    }
+    this.close(CloseCode.TryAgainLater, CloseReason.SlowConsumer);
+    setTimeout(() => this.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
   }
 }

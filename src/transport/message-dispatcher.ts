@@ -3,6 +3,7 @@ import type { RawData } from 'ws';
 import { Clock } from '../common/clock';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { RateLimiter } from '../limits/rate-limiter';
+import { TransportStats } from '../metrics/transport-stats';
 import { CloseCode, CloseReason } from '../protocol/close-codes';
 import { TEXT_EVENT } from '../protocol/endpoints';
 import { JsonErrorMessage, jsonError } from '../protocol/json-messages';
@@ -39,6 +40,7 @@ export class MessageDispatcher {
   constructor(
     private readonly limiter: RateLimiter<Connection>,
     private readonly clock: Clock,
+    private readonly stats: TransportStats,
     connections: ConnectionRegistry,
   ) {
     connections.onRemove((connection) => limiter.release(connection));
@@ -50,6 +52,7 @@ export class MessageDispatcher {
       connection.close(CloseCode.UnsupportedData, CloseReason.BinaryNotSupported);
       return;
     }
+    this.stats.received[connection.endpoint.name]++;
     const text = (data as Buffer).toString();
     const allowed = this.limiter.allow(connection);
     if (connection.inFlight) {
@@ -91,6 +94,7 @@ export class MessageDispatcher {
     }
     const { format } = connection.endpoint;
     if (!allowed) {
+      this.stats.rateLimited[connection.endpoint.name]++;
       const id = format === 'json' ? requestIdOfText(text) : undefined;
       sendReply(connection, errorReply(format, ErrorMessages.rateLimited, id));
       return undefined;

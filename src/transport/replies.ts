@@ -37,12 +37,12 @@ export function settleReply(
 export function sendReply(connection: Connection, value: unknown, id?: RequestId): void {
   if (value === undefined || value === null || !connection.isOpen) return;
   if (typeof value === 'string') {
-    connection.send(value);
+    connection.sendText(value);
     return;
   }
   const withId =
     id !== undefined && (value as { id?: unknown }).id === undefined ? { ...value, id } : value;
-  connection.send(JSON.stringify(withId));
+  connection.sendText(JSON.stringify(withId));
 }
 
 function errorReplyFor(connection: Connection, error: unknown): unknown {

@@ -9,7 +9,9 @@ import type { ConnectionRegistry } from '../connections/connection-registry';
 import { CloseCode } from '../protocol/close-codes';
 import type { EndpointDefinition } from '../protocol/endpoints';
 import { ErrorMessages } from '../protocol/text-messages';
-import { Connection, type BoundHandler } from './connection';
+import type { TransportStats } from '../metrics/transport-stats';
+import type { Admission } from './admission';
+import { Connection, type BoundHandler, type ConnectionHost } from './connection';
 import type { ConnectionGuard, GuardVerdict } from './connection-guard';
 import type { EndpointGatewayOptions } from './endpoint-gateway.decorator';
 import type { InstanceId } from './instance-id';
@@ -28,6 +30,8 @@ export interface SwitchboardAdapterDependencies {
   readonly instanceId: InstanceId;
   /** Run in order on every accepted socket; the first refusal closes it with 1008. */
   readonly guards: readonly ConnectionGuard[];
+  readonly admission: Admission;
+  readonly stats: TransportStats;
 }
 
 interface Route {
@@ -40,7 +44,8 @@ interface Route {
  *
  * - One `upgrade` listener on the application's HTTP server routes every upgrade through a
  *   PathRouter, so gateways declare patterns (`/ws/room/:roomId`) and receive decoded params.
- *   An upgrade to no route gets HTTP 404 instead of the stock adapter's silent reset.
+ *   An upgrade to no route gets HTTP 404 instead of the stock adapter's silent reset; Admission
+ *   answers 403 (origin) and 503 (draining, MAX_CONNECTIONS) before any WebSocket work.
  * - Connection guards (the id rule for path parameters, then authentication) run once the socket
  *   is open; a refusal closes it with 1008 and a reason, and the gateway never sees the socket.
  * - Frames go through MessageDispatcher with plain calls instead of a per-message RxJS pipeline.
@@ -54,6 +59,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
     this.routeUpgrade(request, socket, head);
   private readonly onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  private readonly host: ConnectionHost;
 
   constructor(
     app: INestApplicationContext,
@@ -61,6 +67,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
   ) {
     super(app);
     const { dispatcher } = deps;
+    this.host = { stats: deps.stats, maxBufferedBytes: deps.config.maxBufferedBytes };
     // One function shared by every socket: ws calls it with `this` bound to the socket.
     this.onMessage = function (this: WebSocket, data: RawData, isBinary: boolean) {
       dispatcher.dispatch(this as Connection, data, isBinary);
@@ -112,8 +119,10 @@ export class SwitchboardWsAdapter extends WsAdapter {
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     const match = this.router.match(query === -1 ? url : url.slice(0, query));
-    if (!match) {
-      refuseUpgrade(socket, 404);
+    const status = match ? this.deps.admission.refusalFor(request) : 404;
+    if (status !== undefined || !match) {
+      this.deps.stats.countRefusedUpgrade(status ?? 404);
+      refuseUpgrade(socket, status ?? 404);
       return;
     }
     match.value.server.handleUpgrade(request, socket, head, (ws) =>
@@ -127,12 +136,14 @@ export class SwitchboardWsAdapter extends WsAdapter {
     connection.endpoint = endpoint;
     connection.params = match.params;
     connection.connectedAt = Date.now();
+    connection.host = this.host;
     connection.on('pong', markAlive);
     connection.on('error', (error) =>
       this.log.debug(`Connection ${connection.id} error: ${error.message}`),
     );
     this.deps.connections.add(connection);
-    connection.once('close', () => this.deps.connections.remove(connection));
+    connection.once('close', (code: number) => this.closed(connection, code));
+    this.log.log({ msg: 'connection open', endpoint: endpoint.name, id: connection.id });
 
     this.admit(connection, request, server, 0);
   }
@@ -172,6 +183,18 @@ export class SwitchboardWsAdapter extends WsAdapter {
     if (!connection.isOpen) return;
     server.emit('connection', connection, request);
     if (connection.isPaused) connection.resume();
+  }
+
+  private closed(connection: Connection, code: number): void {
+    this.deps.connections.remove(connection);
+    this.deps.stats.countClose(code);
+    this.log.log({
+      msg: 'connection closed',
+      endpoint: connection.endpoint.name,
+      id: connection.id,
+      code,
+      durationMs: Date.now() - connection.connectedAt,
+    });
   }
 
   private refused(connection: Connection, verdict: GuardVerdict): boolean {

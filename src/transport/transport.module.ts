@@ -4,6 +4,8 @@ import { AppConfig } from '../config/app-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { HeartbeatService } from '../heartbeat/heartbeat.service';
 import { RateLimiter } from '../limits/rate-limiter';
+import { TransportStats } from '../metrics/transport-stats';
+import { Admission } from './admission';
 import { InstanceId } from './instance-id';
 import { MessageDispatcher } from './message-dispatcher';
 import { ParamIdGuard } from './param-id.guard';
@@ -24,7 +26,18 @@ import { ParamIdGuard } from './param-id.guard';
     MessageDispatcher,
     HeartbeatService,
     ParamIdGuard,
+    Admission,
+    TransportStats,
   ],
-  exports: [InstanceId, Clock, ConnectionRegistry, MessageDispatcher, RateLimiter, ParamIdGuard],
+  exports: [
+    InstanceId,
+    Clock,
+    ConnectionRegistry,
+    MessageDispatcher,
+    RateLimiter,
+    ParamIdGuard,
+    Admission,
+    TransportStats,
+  ],
 })
 export class TransportModule {}

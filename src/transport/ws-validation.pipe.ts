@@ -1,4 +1,4 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import type { JsonValue } from '../bus/bus';
 import { JsonErrorMessage } from '../protocol/json-messages';
@@ -10,12 +10,15 @@ import type { ClientErrorBody } from './ws-error.filter';
  * `{message: "Validation failed", errors: [{field, message}]}`, which WsErrorFilter sends to the
  * client as an error reply; the connection stays open. Fields are reported under `payload.`, the
  * envelope key they arrived in.
+ *
+ * The handler receives the payload exactly as the client sent it. Nest's ValidationPipe deletes
+ * `__proto__`, `constructor` and `prototype` keys in place at every depth, and class-transformer
+ * drops some of them too; that would silently rewrite the JSON a client publishes. So the pipe
+ * validates a structured clone and passes the original through once the clone is valid.
  */
 export class WsValidationPipe extends ValidationPipe {
   constructor() {
     super({
-      transform: true,
-      whitelist: true,
       forbidUnknownValues: true,
       exceptionFactory: (errors: ValidationError[]) => {
         const clientError: ClientErrorBody = {
@@ -25,6 +28,11 @@ export class WsValidationPipe extends ValidationPipe {
         return new WsException(clientError);
       },
     });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    await super.transform(structuredClone(value), metadata);
+    return value;
   }
 }
 

@@ -1,0 +1,73 @@
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { withTimeout } from './wait';
+
+const ROOT = join(__dirname, '..', '..');
+export const MAIN = join(ROOT, 'dist', 'main.js');
+
+/** Builds dist/ when it is missing (CI builds before testing; a fresh local checkout may not). */
+export function ensureBuilt(): void {
+  if (existsSync(MAIN)) return;
+  const build = spawnSync('npx', ['nest', 'build', '-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (build.status !== 0) {
+    throw new Error(`nest build failed (${build.status}): ${build.stderr}${build.stdout}`);
+  }
+}
+
+/** A real Switchboard process listening on an ephemeral port of 127.0.0.1. */
+export interface ServerProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly port: number;
+  /** Everything the process wrote so far, stdout and stderr interleaved. */
+  output(): string;
+  /** Resolves with the exit code (or the signal name) when the process ends. */
+  readonly exited: Promise<number | string>;
+  /** Kills the process if it is still running. */
+  kill(): void;
+}
+
+/**
+ * Starts `node dist/main.js` with `env` on top of a minimal environment (PATH only), waits for
+ * its "Listening on" line and reads the port from it.
+ */
+export async function startServerProcess(
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: 'pipe',
+  });
+  let output = '';
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  const listening = new Promise<number>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Listening on http:\/\/[^:\s]+:(\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then((code) =>
+      reject(new Error(`server exited (${code}) before listening:\n${output}`)),
+    );
+  });
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  try {
+    const port = await withTimeout(listening, timeoutMs, 'the server to listen');
+    return { child, port, output: () => output, exited, kill };
+  } catch (error) {
+    kill();
+    throw error;
+  }
+}
