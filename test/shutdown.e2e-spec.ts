@@ -50,7 +50,7 @@ describe('graceful shutdown (real process)', () => {
     20_000,
   );
 
-  it('refuses new upgrades with 503 while draining, and a peer that ignores the close does not hold it past SHUTDOWN_TIMEOUT_MS', async () => {
+  it('refuses new upgrades with 503 and reports not ready while draining, and a peer that ignores the close does not hold it past SHUTDOWN_TIMEOUT_MS', async () => {
     const timeoutMs = 1500;
     server = await startServerProcess({ SHUTDOWN_TIMEOUT_MS: String(timeoutMs) });
     const stuck = await unresponsivePeer(server.port);
@@ -60,6 +60,8 @@ describe('graceful shutdown (real process)', () => {
     expect(await polite.closed(3000)).toEqual({ code: 1001, reason: 'Server shutting down' });
 
     expect(await refusedUpgradeStatus(`ws://127.0.0.1:${server.port}/ws`)).toBe(503);
+    const ready = await fetch(`http://127.0.0.1:${server.port}/ready`);
+    expect(ready.status).toBe(503);
 
     expect(await withTimeout(server.exited, timeoutMs + 4000, 'the process to exit')).toBe(0);
     const took = Date.now() - started;

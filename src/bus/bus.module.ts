@@ -1,11 +1,29 @@
 import { Global, Module } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { InstanceId } from '../transport/instance-id';
 import { Bus } from './bus';
 import { InMemoryBus } from './in-memory-bus';
+import { RedisBus } from './redis-bus';
 
-/** Provides the Bus: in-memory, one process. */
+/**
+ * Provides the Bus: Redis pub/sub between instances when REDIS_URL is set, in-memory (one
+ * process) otherwise. Either way the application boots at once; a Redis bus connects in the
+ * background and readiness reports it.
+ */
 @Global()
 @Module({
-  providers: [{ provide: Bus, useClass: InMemoryBus }],
+  providers: [
+    {
+      provide: Bus,
+      inject: [AppConfig, InstanceId, Clock],
+      useFactory: (config: AppConfig, instance: InstanceId, clock: Clock): Bus => {
+        const { url, prefix } = config.redis;
+        if (url === undefined) return new InMemoryBus();
+        return new RedisBus({ url, prefix, instance: instance.value, clock });
+      },
+    },
+  ],
   exports: [Bus],
 })
 export class BusModule {}

@@ -25,7 +25,8 @@ export type BusListener = (message: BusMessage) => void;
  * Guarantees every implementation keeps:
  * - At-most-once: each listener subscribed to a topic, on any instance, receives a published
  *   message at most once. Nothing is persisted, acknowledged or retried; a message published while
- *   an instance is unreachable is lost for that instance.
+ *   an instance is unreachable is lost for that instance. Nothing is queued for later either: a
+ *   publish that cannot leave this instance is dropped and counted in `dropped`.
  * - Per-publisher order: messages published by one caller on one topic reach each listener in the
  *   order they were published. There is no order across publishers or topics.
  * - Publishing never waits on the network: listeners on the publishing instance run synchronously
@@ -41,6 +42,11 @@ export abstract class Bus {
   abstract unsubscribe(topic: string, listener: BusListener): void;
   /** Whether messages currently reach other instances (always true for an in-process bus). */
   abstract get connected(): boolean;
+  /**
+   * Publishes that did not reach (or may not have reached) other instances since boot; local
+   * listeners received them all the same. Always 0 for an in-process bus.
+   */
+  abstract get dropped(): number;
   /** Number of topics with at least one listener on this instance. */
   abstract get topicCount(): number;
 }

@@ -26,6 +26,10 @@ export class InMemoryBus extends Bus {
     return true;
   }
 
+  get dropped(): number {
+    return 0;
+  }
+
   get topicCount(): number {
     return this.listeners.size;
   }

@@ -14,7 +14,8 @@ import { ParamIdGuard } from './param-id.guard';
 @Global()
 @Module({
   providers: [
-    { provide: InstanceId, useValue: new InstanceId() },
+    // A factory, not a value: every application in one process (tests) needs its own id.
+    { provide: InstanceId, useFactory: () => new InstanceId() },
     { provide: Clock, useClass: SystemClock },
     {
       provide: RateLimiter,

@@ -1,0 +1,392 @@
+import { EventEmitter } from 'node:events';
+import { Logger } from '@nestjs/common';
+import type { RedisOptions } from 'ioredis';
+import { Clock } from '../common/clock';
+import type { BusMessage } from './bus';
+import { encodeEnvelope } from './envelope';
+import { MAX_PENDING_PUBLISHES, RedisBus } from './redis-bus';
+import type { RedisConnection } from './redis-connection';
+
+class FakeClock extends Clock {
+  time = 1_000_000;
+  now(): number {
+    return this.time;
+  }
+}
+
+/** An ioredis stand-in with ioredis's fail-fast behaviour: commands reject unless "ready". */
+class FakeConnection extends EventEmitter implements RedisConnection {
+  status = 'connecting';
+  readonly commandQueue = { length: 0 };
+  readonly published: [string, string][] = [];
+  readonly commands: string[][] = [];
+  pings = 0;
+  disconnects = 0;
+  /** When set, the next commands reject with it (e.g. the connection dropped mid-flight). */
+  failure?: Error;
+  quitReply: Promise<unknown> = Promise.resolve('OK');
+
+  constructor(readonly options: RedisOptions) {
+    super();
+  }
+
+  publish(channel: string, message: string): Promise<number> {
+    return this.run(() => {
+      this.published.push([channel, message]);
+      return 1;
+    });
+  }
+
+  subscribe(...channels: string[]): Promise<unknown> {
+    return this.run(() => this.commands.push(['SUBSCRIBE', ...channels]));
+  }
+
+  unsubscribe(...channels: string[]): Promise<unknown> {
+    return this.run(() => this.commands.push(['UNSUBSCRIBE', ...channels]));
+  }
+
+  ping(): Promise<string> {
+    return this.run(() => {
+      this.pings++;
+      return 'PONG';
+    });
+  }
+
+  quit(): Promise<unknown> {
+    return this.quitReply.then((reply) => {
+      this.status = 'end';
+      return reply;
+    });
+  }
+
+  disconnect(): void {
+    this.disconnects++;
+    this.status = 'end';
+  }
+
+  up(): void {
+    this.status = 'ready';
+    this.emit('ready');
+  }
+
+  /** A lost connection or a failed attempt, as ioredis reports it. */
+  down(error?: Error): void {
+    if (error) this.emit('error', error);
+    this.status = 'reconnecting';
+    this.emit('close');
+  }
+
+  receive(channel: string, raw: string): void {
+    this.emit('message', channel, raw);
+  }
+
+  private run<T>(command: () => T): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.status !== 'ready') {
+      return Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue is false"));
+    }
+    return Promise.resolve(command());
+  }
+}
+
+const refused = () =>
+  Object.assign(new Error('connect ECONNREFUSED redis://:hunter2@10.0.0.1:6379'), {
+    code: 'ECONNREFUSED',
+  });
+
+/** Lets rejected commands reach their handlers. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('RedisBus', () => {
+  let clock: FakeClock;
+  let connections: FakeConnection[];
+  let bus: RedisBus;
+  let warn: jest.SpyInstance;
+  let log: jest.SpyInstance;
+  const publisher = () => connections[0];
+  const subscriber = () => connections[1];
+  const bothUp = () => connections.forEach((connection) => connection.up());
+  const message = (data: string, topic = 't'): BusMessage => ({ topic, data });
+  const warnings = () => warn.mock.calls.map((call: unknown[]) => String(call[0]));
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    connections = [];
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    bus = new RedisBus({
+      url: 'redis://:hunter2@10.0.0.1:6379',
+      prefix: 'p:',
+      instance: 'me',
+      clock,
+      connect: (_url, options) => {
+        const connection = new FakeConnection(options);
+        connections.push(connection);
+        return connection;
+      },
+    });
+  });
+
+  afterEach(async () => {
+    await bus.onApplicationShutdown();
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  it('opens exactly one publisher and one subscriber, both failing fast', () => {
+    expect(connections).toHaveLength(2);
+    for (const { options } of connections) {
+      expect(options).toMatchObject({
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        autoResendUnfulfilledCommands: false,
+        lazyConnect: false,
+      });
+    }
+    expect(publisher().options).toMatchObject({
+      connectionName: 'switchboard-me-pub',
+      autoResubscribe: false,
+    });
+    expect(subscriber().options).toMatchObject({
+      connectionName: 'switchboard-me-sub',
+      autoResubscribe: true,
+    });
+  });
+
+  it('is connected only while both connections are ready', () => {
+    expect(bus.connected).toBe(false);
+    publisher().up();
+    expect(bus.connected).toBe(false);
+    subscriber().up();
+    expect(bus.connected).toBe(true);
+    subscriber().down();
+    expect(bus.connected).toBe(false);
+  });
+
+  it('delivers locally inside publish and sends one envelope to prefix + topic', () => {
+    bothUp();
+    const received: BusMessage[] = [];
+    bus.subscribe('t', (m) => received.push(m));
+    const sent: BusMessage = { topic: 't', data: 'x', sender: 'me.1', skipSender: true };
+
+    bus.publish(sent);
+
+    expect(received).toEqual([sent]);
+    expect(publisher().published).toEqual([['p:t', encodeEnvelope('me', sent)]]);
+  });
+
+  it('subscribes a channel for the first listener of a topic and unsubscribes after the last', () => {
+    bothUp();
+    const first = jest.fn();
+    const second = jest.fn();
+    bus.subscribe('t', first);
+    bus.subscribe('t', second);
+    bus.subscribe('t', second);
+    expect(subscriber().commands).toEqual([['SUBSCRIBE', 'p:t']]);
+
+    bus.unsubscribe('t', first);
+    bus.unsubscribe('t', second);
+    expect(subscriber().commands).toHaveLength(1);
+    bus.unsubscribe('t', second);
+    expect(subscriber().commands).toEqual([
+      ['SUBSCRIBE', 'p:t'],
+      ['UNSUBSCRIBE', 'p:t'],
+    ]);
+    expect(bus.topicCount).toBe(0);
+  });
+
+  it("delivers other instances' envelopes to local listeners and ignores its own echo", () => {
+    bothUp();
+    const received: BusMessage[] = [];
+    bus.subscribe('room:a', (m) => received.push(m));
+    const remote: BusMessage = {
+      topic: 'room:a',
+      data: { n: 1 },
+      sender: 'it.4',
+      skipSender: true,
+    };
+
+    subscriber().receive('p:room:a', encodeEnvelope('me', message('echo', 'room:a')));
+    subscriber().receive('p:room:a', encodeEnvelope('it', remote));
+    subscriber().receive('other:room:a', encodeEnvelope('it', message('foreign', 'room:a')));
+
+    expect(received).toEqual([remote]);
+  });
+
+  it('ignores malformed envelopes: counted, reported at most once per 10 s, never thrown', () => {
+    bothUp();
+    const listener = jest.fn();
+    bus.subscribe('t', listener);
+
+    for (const raw of ['nope', '{"v":9,"origin":"x","data":1}', '{"v":1}']) {
+      expect(() => subscriber().receive('p:t', raw)).not.toThrow();
+    }
+    clock.time += 10_000;
+    subscriber().receive('p:t', '[]');
+
+    expect(listener).not.toHaveBeenCalled();
+    expect(bus.malformed).toBe(4);
+    expect(warnings()).toEqual([
+      'Ignored an envelope on "p:t": invalid-json',
+      'Ignored an envelope on "p:t": not-an-object (2 more since the last report)',
+    ]);
+  });
+
+  it('while Redis is away, delivers locally and drops and counts what it cannot send', () => {
+    const listener = jest.fn();
+    bus.subscribe('t', listener);
+    publisher().down(refused());
+
+    bus.publish(message('1'));
+    bus.publish(message('2'));
+
+    expect(listener).toHaveBeenCalledTimes(2);
+    expect(publisher().published).toEqual([]);
+    expect(bus.dropped).toBe(2);
+  });
+
+  it('counts a publish lost with the connection as dropped', async () => {
+    bothUp();
+    publisher().failure = new Error('Connection is closed.');
+    bus.publish(message('lost'));
+    await settle();
+    expect(bus.dropped).toBe(1);
+  });
+
+  it('drops instead of queueing when Redis leaves too many publishes unanswered', () => {
+    bothUp();
+    publisher().commandQueue.length = MAX_PENDING_PUBLISHES;
+    bus.publish(message('1'));
+    bus.publish(message('2'));
+    expect(publisher().published).toEqual([]);
+    expect(bus.dropped).toBe(2);
+    expect(warn).toHaveBeenCalledTimes(1);
+  });
+
+  it('settles, once ready again, the subscriptions that changed while the subscriber was down', async () => {
+    bothUp();
+    const listener = jest.fn();
+    bus.subscribe('kept', listener);
+    bus.subscribe('left', listener);
+    subscriber().down();
+
+    bus.unsubscribe('left', listener);
+    bus.subscribe('joined', listener);
+    bus.subscribe('came-and-went', listener);
+    bus.unsubscribe('came-and-went', listener);
+    await settle();
+    subscriber().commands.length = 0;
+    subscriber().up();
+
+    // "kept" is ioredis's to resubscribe (autoResubscribe); "left" it may resubscribe too.
+    expect(subscriber().commands).toEqual([
+      ['SUBSCRIBE', 'p:joined'],
+      ['UNSUBSCRIBE', 'p:left', 'p:came-and-went'],
+    ]);
+  });
+
+  it('retries on the next ready a SUBSCRIBE that the dropped connection rejected', async () => {
+    bothUp();
+    subscriber().failure = new Error('Connection is closed.');
+    bus.subscribe('t', jest.fn());
+    subscriber().down();
+    await settle();
+    subscriber().failure = undefined;
+    subscriber().commands.length = 0;
+
+    subscriber().up();
+
+    expect(subscriber().commands).toEqual([['SUBSCRIBE', 'p:t']]);
+  });
+
+  it('logs one warning per outage, whatever the retries, and one line when it ends', () => {
+    bothUp();
+    expect(log).toHaveBeenCalledWith('Connected to Redis (channel prefix "p:")');
+
+    publisher().down();
+    subscriber().down();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      publisher().down(refused());
+      subscriber().down(refused());
+    }
+    bus.publish(message('dropped'));
+    clock.time += 2_500;
+    publisher().up();
+    subscriber().up();
+
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warnings()[0]).toMatch(/^Lost the Redis connection: /);
+    expect(log).toHaveBeenLastCalledWith(
+      'Redis connection restored after 2.5 s; 1 publish(es) dropped meanwhile',
+    );
+
+    publisher().down(refused());
+    expect(warn).toHaveBeenCalledTimes(2);
+  });
+
+  it('warns once when Redis cannot be reached at boot, naming the error code only', () => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      publisher().down(refused());
+      subscriber().down(refused());
+    }
+    expect(warn).toHaveBeenCalledTimes(1);
+    const [line] = warnings();
+    expect(line).toMatch(/^Cannot reach Redis \(ECONNREFUSED\): /);
+    expect(line).not.toMatch(/hunter2|10\.0\.0\.1/);
+  });
+
+  it('masks a Redis URL in an error without a code', () => {
+    bothUp();
+    publisher().down(new Error('Failed to refresh redis://:hunter2@10.0.0.1:6379 slots'));
+    expect(warnings()).toEqual([
+      expect.stringMatching(/^Lost the Redis connection \(Failed to refresh <redis url> slots\): /),
+    ]);
+  });
+
+  it('pings both ready connections every heartbeat', async () => {
+    await bus.onApplicationShutdown();
+    jest.useFakeTimers();
+    connections = [];
+    bus = new RedisBus({
+      url: 'redis://x',
+      prefix: 'p:',
+      instance: 'me',
+      clock,
+      heartbeatMs: 1000,
+      connect: (_url, options) => {
+        const connection = new FakeConnection(options);
+        connections.push(connection);
+        return connection;
+      },
+    });
+    publisher().up();
+    jest.advanceTimersByTime(2000);
+    expect(connections.map((connection) => connection.pings)).toEqual([2, 0]);
+  });
+
+  it('quits ready connections on shutdown and closes the others at once, silently', async () => {
+    publisher().up();
+    subscriber().down(refused());
+    warn.mockClear();
+
+    await bus.onApplicationShutdown();
+
+    expect(connections.map((connection) => connection.status)).toEqual(['end', 'end']);
+    expect(subscriber().disconnects).toBe(1);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('does not wait more than 500 ms for an unanswered QUIT', async () => {
+    bothUp();
+    jest.useFakeTimers();
+    publisher().quitReply = new Promise(() => undefined);
+    subscriber().quitReply = new Promise(() => undefined);
+
+    const closed = bus.onApplicationShutdown();
+    await jest.advanceTimersByTimeAsync(500);
+    await closed;
+
+    expect(connections.map((connection) => connection.disconnects)).toEqual([1, 1]);
+  });
+});

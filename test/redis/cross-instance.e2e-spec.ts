@@ -1,0 +1,246 @@
+import type Redis from 'ioredis';
+import { ConnectionRegistry } from '../../src/connections/connection-registry';
+import type { RunningApp } from '../support/app';
+import {
+  describeWithRedis,
+  inspector,
+  subscriberCount,
+  uniquePrefix,
+  waitForSubscribers,
+} from '../support/redis';
+import { waitForValue } from '../support/wait';
+import { TestClients, type TestClient } from '../support/ws-client';
+import {
+  channelsUnder,
+  expectDistinctInstances,
+  connectionNamesOf,
+  instanceIdOf,
+  redisEnv,
+  startInstances,
+  waitForReadiness,
+  waitUntil,
+} from './cluster';
+
+/**
+ * Two instances of the real app sharing one Redis: every endpoint that fans out reaches clients
+ * on the other instance, once per recipient, in each sender's order.
+ *
+ * "Once" is checked with markers: after a message arrived everywhere, a marker goes out from the
+ * other instance. Redis had already written the first message to every subscriber connection
+ * before it handled the marker's PUBLISH, so a duplicate (say, an instance delivering its own
+ * message again when Redis echoes it) would reach the socket before the marker; each test reads
+ * every frame in order, so it would be seen.
+ */
+describeWithRedis('two instances on one Redis', (redis) => {
+  const prefix = uniquePrefix();
+  let a: RunningApp;
+  let b: RunningApp;
+  let observer: Redis;
+  const onA = new TestClients(() => a.wsUrl);
+  const onB = new TestClients(() => b.wsUrl);
+
+  beforeAll(async () => {
+    [a, b] = await startInstances(2, redisEnv(redis().url, prefix));
+    observer = inspector(redis().url);
+    expectDistinctInstances(a, b);
+    await Promise.all([waitForReadiness(a, 200, 5000), waitForReadiness(b, 200, 5000)]);
+  });
+
+  afterEach(async () => {
+    await Promise.all([onA.closeAll(), onB.closeAll()]);
+    // Every test starts with no channel of this prefix subscribed.
+    await waitForChannels([]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    observer?.disconnect();
+  });
+
+  const waitForChannels = (expected: string[]) =>
+    waitUntil(
+      () => channelsUnder(observer, prefix),
+      (channels) => channels.join() === expected.join(),
+      `the channels under the prefix to be [${expected.join()}]`,
+    );
+
+  const channel = (topic: string) => prefix + topic;
+
+  describe('connections and channels (contract 1)', () => {
+    it('opens one publisher and one subscriber connection per instance, whatever the sockets', async () => {
+      await onA.openAll(
+        '/ws/one',
+        '/ws/two',
+        '/ws/room/r1',
+        '/ws/room/r1',
+        '/ws/room/r2',
+        '/ws/room/r3',
+        '/ws/subscribe/c1',
+        '/ws/subscribe/c2',
+      );
+      await onB.openAll('/ws/three', '/ws/room/r1');
+      await waitForSubscribers(observer, channel('room:r1'), 2);
+
+      for (const instance of [instanceIdOf(a), instanceIdOf(b)]) {
+        expect(await connectionNamesOf(observer, instance)).toEqual([
+          `switchboard-${instance}-pub`,
+          `switchboard-${instance}-sub`,
+        ]);
+      }
+    });
+
+    it('subscribes prefix + topic for the first local member and unsubscribes after the last', async () => {
+      const topic = channel('room:first-last');
+      expect(await subscriberCount(observer, topic)).toBe(0);
+
+      const [first, second] = await onA.openAll('/ws/room/first-last', '/ws/room/first-last');
+      await waitForSubscribers(observer, topic, 1);
+      await onB.open('/ws/room/first-last');
+      // Exactly 2: the second member on A did not subscribe A's connection again.
+      await waitForSubscribers(observer, topic, 2);
+      await waitForChannels([topic]);
+
+      const connections = a.app.get(ConnectionRegistry);
+      await first.close();
+      await waitForValue(() => connections.size, 1, 'the connections on A');
+      // A marker subscription on A's subscriber connection: once Redis has it, any UNSUBSCRIBE
+      // that A sent when `first` left has been handled too.
+      await onA.open('/ws/room/marker');
+      await waitForSubscribers(observer, channel('room:marker'), 1);
+      expect(await subscriberCount(observer, topic)).toBe(2);
+
+      await second.close();
+      await waitForSubscribers(observer, topic, 1);
+      await waitForChannels([channel('room:marker'), topic].sort());
+    });
+  });
+
+  describe('delivery across instances (contract 2)', () => {
+    it('chat: every line and "Client … left" reach both instances once', async () => {
+      const alice = await onA.open('/ws/alice');
+      const carol = await onA.open('/ws/carol');
+      const bob = await onB.open('/ws/bob');
+      await waitForSubscribers(observer, channel('chat'), 2);
+
+      alice.send('one');
+      for (const client of [alice, carol, bob]) {
+        expect(await client.nextText()).toBe('Client alice: one');
+      }
+      bob.send('two');
+      for (const client of [alice, carol, bob]) {
+        expect(await client.nextText()).toBe('Client bob: two');
+      }
+      carol.send('three');
+      for (const client of [alice, carol, bob]) {
+        expect(await client.nextText()).toBe('Client carol: three');
+      }
+
+      await alice.close();
+      expect(await bob.nextText()).toBe('Client alice left');
+      expect(await carol.nextText()).toBe('Client alice left');
+      bob.send('four');
+      expect(await carol.nextText()).toBe('Client bob: four');
+      expect(await bob.nextText()).toBe('Client bob: four');
+      carol.send('five');
+      expect(await bob.nextText()).toBe('Client carol: five');
+      expect(await carol.nextText()).toBe('Client carol: five');
+    });
+
+    it('rooms: reach the other members on both instances, never the sender or another room', async () => {
+      const [a1, a2] = await onA.openAll('/ws/room/r1', '/ws/room/r2');
+      const [b1, b2, b3] = await onB.openAll('/ws/room/r1', '/ws/room/r1', '/ws/room/r2');
+      await waitForSubscribers(observer, channel('room:r1'), 2);
+      await waitForSubscribers(observer, channel('room:r2'), 2);
+
+      a1.send('r1 from A');
+      expect(await b1.nextText()).toBe('r1 from A');
+      expect(await b2.nextText()).toBe('r1 from A');
+      b1.send('r1 from B');
+      expect(await a1.nextText()).toBe('r1 from B'); // not its own "r1 from A"
+      expect(await b2.nextText()).toBe('r1 from B');
+      a1.send('r1 again from A');
+      expect(await b1.nextText()).toBe('r1 again from A'); // not its own "r1 from B"
+      expect(await b2.nextText()).toBe('r1 again from A');
+
+      // r2 saw none of it: the first frame each member gets is the other's marker.
+      b3.send('r2 from B');
+      expect(await a2.nextText()).toBe('r2 from B');
+      a2.send('r2 from A');
+      expect(await b3.nextText()).toBe('r2 from A');
+      b2.send('r1 marker');
+      expect(await a1.nextText()).toBe('r1 marker');
+      expect(await b1.nextText()).toBe('r1 marker');
+      expect([a2, b3].map((client) => client.unread.length)).toEqual([0, 0]);
+    });
+
+    it("keeps each sender's order at every recipient on both instances", async () => {
+      const [a1, a2] = await onA.openAll('/ws/room/order', '/ws/room/order');
+      const [b1, b2] = await onB.openAll('/ws/room/order', '/ws/room/order');
+      await waitForSubscribers(observer, channel('room:order'), 2);
+      const count = 200;
+      const fromA = Array.from({ length: count }, (_, i) => `a-${i}`);
+      const fromB = Array.from({ length: count }, (_, i) => `b-${i}`);
+      for (let i = 0; i < count; i++) {
+        a1.send(fromA[i]);
+        b1.send(fromB[i]);
+      }
+
+      const bySender = (texts: string[], sender: string) =>
+        texts.filter((text) => text.startsWith(`${sender}-`));
+      const a1Got = await a1.nextTexts(count, 5000);
+      const b1Got = await b1.nextTexts(count, 5000);
+      expect(a1Got).toEqual(fromB);
+      expect(b1Got).toEqual(fromA);
+      for (const recipient of [a2, b2]) {
+        const got = await recipient.nextTexts(2 * count, 5000);
+        expect(bySender(got, 'a')).toEqual(fromA);
+        expect(bySender(got, 'b')).toEqual(fromB);
+      }
+    });
+
+    it('/ws/subscribe/{channel} and /ws/json publish reach subscribers of both endpoints on both instances', async () => {
+      const [s1, j1] = await onA.openAll('/ws/subscribe/news', '/ws/json');
+      const [s2, j2] = await onB.openAll('/ws/subscribe/news', '/ws/json');
+      for (const [client, id] of [
+        [j1, 1],
+        [j2, 2],
+      ] as const) {
+        client.send(JSON.stringify({ type: 'subscribe', payload: { channel: 'news' }, id }));
+        expect(JSON.parse(await client.nextText())).toEqual({
+          type: 'subscribed',
+          data: { channel: 'news' },
+          id,
+        });
+      }
+      await waitForSubscribers(observer, channel('channel:news'), 2);
+      const message = (value: unknown) => ({
+        type: 'message',
+        data: { channel: 'news', message: value },
+      });
+
+      s1.send('text from A');
+      for (const subscriber of [s1, s2]) expect(await subscriber.nextText()).toBe('text from A');
+      for (const subscriber of [j1, j2]) {
+        expect(JSON.parse(await subscriber.nextText())).toEqual(message('text from A'));
+      }
+
+      j2.send(
+        JSON.stringify({ type: 'publish', payload: { channel: 'news', message: { n: 2 } }, id: 3 }),
+      );
+      // j2 gets the message and the acknowledgement; their relative order is not specified.
+      const j2Frames = (await j2.nextTexts(2)).map((text) => JSON.parse(text) as unknown);
+      expect(j2Frames).toContainEqual(message({ n: 2 }));
+      expect(j2Frames).toContainEqual({ type: 'published', data: { channel: 'news' }, id: 3 });
+      expect(JSON.parse(await j1.nextText())).toEqual(message({ n: 2 }));
+      for (const subscriber of [s1, s2]) expect(await subscriber.nextText()).toBe('{"n":2}');
+
+      s2.send('marker from B');
+      for (const subscriber of [s1, s2]) expect(await subscriber.nextText()).toBe('marker from B');
+      for (const subscriber of [j1, j2]) {
+        expect(JSON.parse(await subscriber.nextText())).toEqual(message('marker from B'));
+      }
+      const idle = (clients: TestClient[]) => clients.map((client) => client.unread.length);
+      expect(idle([s1, j1, s2, j2])).toEqual([0, 0, 0, 0]);
+    });
+  });
+});
