@@ -37,15 +37,15 @@ const ToBoolean = () =>
  * variables take the default written here.
  */
 export class EnvironmentVariables {
-  /** `production` makes a missing JWT_SECRET fatal and hides development helpers. */
+  /** `production` makes a missing JWT_SECRET fatal. */
   @IsIn(NODE_ENVS)
   NODE_ENV: NodeEnv = 'development';
 
   /** HTTP and WebSocket port (one server). 0 picks a free port. */
   @Type(() => Number)
-  @IsInt()
   @Min(0)
   @Max(65535)
+  @IsInt()
   PORT = 3000;
 
   /** Interface to listen on. */
@@ -55,9 +55,9 @@ export class EnvironmentVariables {
 
   /** Largest accepted frame in bytes; a larger frame closes the socket with 1009. */
   @Type(() => Number)
-  @IsInt()
   @Min(1)
   @Max(64 * MiB)
+  @IsInt()
   MAX_MESSAGE_BYTES = 65536;
 
   /** HS256 secret for access tokens. Required in production; development uses a fixed dev secret. */
@@ -81,25 +81,25 @@ export class EnvironmentVariables {
   @IsBoolean()
   AUTH_REQUIRED = false;
 
-  /** Protocol ping interval; a peer silent for a whole interval is terminated. */
+  /** Protocol ping interval; a peer that has not answered a ping by the next one is terminated. */
   @Type(() => Number)
-  @IsInt()
   @Min(10)
   @Max(3_600_000)
+  @IsInt()
   HEARTBEAT_INTERVAL_MS = 30000;
 
   /** Messages allowed per connection per window. */
   @Type(() => Number)
-  @IsInt()
   @Min(1)
   @Max(1_000_000_000)
+  @IsInt()
   RATE_LIMIT_MAX = 10;
 
   /** Rate-limit window length, starting at a connection's first message of the window. */
   @Type(() => Number)
-  @IsInt()
   @Min(1)
   @Max(3_600_000)
+  @IsInt()
   RATE_LIMIT_WINDOW_MS = 1000;
 
   /** Redis URL; when set, instances share one bus through Redis pub/sub. */
@@ -114,9 +114,9 @@ export class EnvironmentVariables {
 
   /** How long shutdown waits for sockets to close before exiting anyway. */
   @Type(() => Number)
-  @IsInt()
   @Min(0)
   @Max(600_000)
+  @IsInt()
   SHUTDOWN_TIMEOUT_MS = 10000;
 
   /** Log level of the structured JSON logs. */
@@ -133,15 +133,15 @@ export class EnvironmentVariables {
   /** Open connections allowed per instance; unset means unlimited. */
   @IsOptional()
   @Type(() => Number)
-  @IsInt()
   @Min(1)
+  @IsInt()
   MAX_CONNECTIONS?: number;
 
   /** A socket whose unsent data exceeds this many bytes is closed as a slow consumer. */
   @Type(() => Number)
-  @IsInt()
   @Min(1024)
   @Max(1024 * MiB)
+  @IsInt()
   MAX_BUFFERED_BYTES = MiB;
 }
 

@@ -1,5 +1,8 @@
 /**
- * Every WebSocket close code the server sends, in one place.
+ * The WebSocket close codes a client of this server may see, in one place. Switchboard sends
+ * 1001, 1003, 1008, 1011 and 1013 itself; ws sends 1002 (protocol error), 1007 (invalid UTF-8)
+ * and 1009 (frame over MAX_MESSAGE_BYTES, empty reason) on our behalf; a client sees 1006 when a
+ * socket is terminated without a close frame (missed heartbeat, shutdown straggler).
  *
  * Each entry says whether a client should reconnect after receiving it. Codes 1000–1015 are defined
  * by RFC 6455 and the IANA registry; the server uses no private (4000–4999) codes.
@@ -31,7 +34,6 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 /** Close reasons are part of the contract; RFC 6455 caps them at 123 bytes. */
 export const CloseReason = {
   BinaryNotSupported: 'Binary frames are not supported',
-  MessageTooBig: 'Message too big',
   ServerShuttingDown: 'Server shutting down',
   TokenMissing: 'Token missing',
   TokenInvalid: 'Token invalid',
