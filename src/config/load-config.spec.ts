@@ -1,0 +1,150 @@
+import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, type Environment } from './load-config';
+
+/** The ConfigError `loadConfig(env)` throws; fails the test if it does not throw one. */
+function configErrorOf(env: Environment): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+/** The variables a ConfigError names, read from its problems ("NAME: rule (got …)"). */
+function namedVariables(error: ConfigError): string[] {
+  return error.problems.map((problem) => problem.slice(0, problem.indexOf(':'))).sort();
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    expect(loadConfig({})).toMatchObject({
+      nodeEnv: 'development',
+      port: 3000,
+      host: '0.0.0.0',
+      maxMessageBytes: 65536,
+      authRequired: false,
+      heartbeatIntervalMs: 30000,
+      rateLimit: { max: 10, windowMs: 1000 },
+      redis: { url: undefined, prefix: 'switchboard:' },
+      shutdownTimeoutMs: 10000,
+      logLevel: 'info',
+      allowedOrigins: undefined,
+      maxConnections: undefined,
+      maxBufferedBytes: 1024 * 1024,
+      jwt: { secret: DEVELOPMENT_JWT_SECRET, usingDevelopmentSecret: true },
+    });
+  });
+
+  it('treats an empty string as unset', () => {
+    const config = loadConfig({
+      PORT: '',
+      HOST: '',
+      MAX_MESSAGE_BYTES: '',
+      AUTH_REQUIRED: '',
+      LOG_LEVEL: '',
+      NODE_ENV: '',
+      JWT_SECRET: '',
+    });
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      port: 3000,
+      host: '0.0.0.0',
+      maxMessageBytes: 65536,
+      authRequired: false,
+      logLevel: 'info',
+      jwt: { usingDevelopmentSecret: true },
+    });
+  });
+
+  it('parses numbers', () => {
+    expect(loadConfig({ PORT: '8080', MAX_MESSAGE_BYTES: '100' })).toMatchObject({
+      port: 8080,
+      maxMessageBytes: 100,
+    });
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(() => loadConfig({ SOMETHING_ELSE: 'x' })).not.toThrow();
+  });
+
+  describe('invalid values', () => {
+    it('throws a ConfigError naming PORT for PORT=abc', () => {
+      const error = configErrorOf({ PORT: 'abc' });
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(namedVariables(error)).toEqual(['PORT']);
+      expect(error.message).toMatch(/\bPORT\b/);
+    });
+
+    it.each(['-1', '65536', '3.5', '80abc'])('refuses PORT=%j', (port) => {
+      expect(namedVariables(configErrorOf({ PORT: port }))).toEqual(['PORT']);
+    });
+
+    it.each(['0', '-5', 'lots'])('refuses MAX_MESSAGE_BYTES=%j', (bytes) => {
+      expect(namedVariables(configErrorOf({ MAX_MESSAGE_BYTES: bytes }))).toEqual([
+        'MAX_MESSAGE_BYTES',
+      ]);
+    });
+
+    it('names every bad variable in one error', () => {
+      const error = configErrorOf({ PORT: 'abc', MAX_MESSAGE_BYTES: '0', LOG_LEVEL: 'loud' });
+      expect(namedVariables(error)).toEqual(['LOG_LEVEL', 'MAX_MESSAGE_BYTES', 'PORT']);
+      for (const name of ['PORT', 'MAX_MESSAGE_BYTES', 'LOG_LEVEL']) {
+        expect(error.message).toContain(name);
+      }
+    });
+  });
+
+  describe('AUTH_REQUIRED', () => {
+    it.each(['true', 'TRUE', '1', 'yes', ' Yes '])('reads %j as true', (value) => {
+      expect(loadConfig({ AUTH_REQUIRED: value }).authRequired).toBe(true);
+    });
+
+    it.each(['false', 'False', '0', 'no'])('reads %j as false', (value) => {
+      expect(loadConfig({ AUTH_REQUIRED: value }).authRequired).toBe(false);
+    });
+
+    it.each(['maybe', '2', 'on'])('refuses %j, naming AUTH_REQUIRED', (value) => {
+      expect(namedVariables(configErrorOf({ AUTH_REQUIRED: value }))).toEqual(['AUTH_REQUIRED']);
+    });
+  });
+
+  describe('JWT_SECRET', () => {
+    it('uses the given secret', () => {
+      expect(loadConfig({ JWT_SECRET: 's3cret' }).jwt).toMatchObject({
+        secret: 's3cret',
+        usingDevelopmentSecret: false,
+      });
+    });
+
+    it.each([{}, { JWT_SECRET: '' }])(
+      'is required with NODE_ENV=production: %j throws naming JWT_SECRET',
+      (secret) => {
+        const error = configErrorOf({ NODE_ENV: 'production', ...secret });
+        expect(namedVariables(error)).toEqual(['JWT_SECRET']);
+        expect(error.message).toMatch(/\bJWT_SECRET\b/);
+      },
+    );
+
+    it('starts in production with a secret', () => {
+      const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'prod-secret' });
+      expect(config.nodeEnv).toBe('production');
+      expect(config.jwt).toMatchObject({ secret: 'prod-secret', usingDevelopmentSecret: false });
+    });
+
+    it('never appears in an error message, whatever else is wrong', () => {
+      const secret = 'jwt-value-that-must-not-leak';
+      const error = configErrorOf({
+        JWT_SECRET: secret,
+        PORT: 'abc',
+        NODE_ENV: 'staging',
+        REDIS_URL: 'http://user:redis-password-that-must-not-leak@host',
+      });
+      expect(namedVariables(error)).toEqual(['NODE_ENV', 'PORT', 'REDIS_URL']);
+      expect(error.message).not.toContain(secret);
+      expect(error.message).not.toContain('redis-password-that-must-not-leak');
+      expect(error.problems.join('\n')).not.toContain(secret);
+    });
+  });
+});
