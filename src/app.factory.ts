@@ -4,6 +4,13 @@ import { AppModule } from './app.module';
 import { JwtConnectionGuard } from './auth/jwt-connection.guard';
 import type { AppConfig } from './config/app-config';
 import { ConnectionRegistry } from './connections/connection-registry';
+import {
+  createHttpLog,
+  createJsonLog,
+  levelForNestLevels,
+  type LogDestination,
+} from './logging/json-log';
+import { NestJsonLogger } from './logging/nest-json-logger';
 import { TransportStats } from './metrics/transport-stats';
 import { Admission } from './transport/admission';
 import { InstanceId } from './transport/instance-id';
@@ -12,7 +19,13 @@ import { ParamIdGuard } from './transport/param-id.guard';
 import { SwitchboardWsAdapter } from './transport/switchboard-ws.adapter';
 
 export interface CreateAppOptions {
+  /**
+   * Overrides LOG_LEVEL with a list of Nest levels, the most verbose listed being the threshold
+   * (`['error']` keeps tests quiet; `false` silences). Default: LOG_LEVEL.
+   */
   readonly logger?: false | LogLevel[];
+  /** Where the JSON log lines go, one per write. Default: process.stdout. */
+  readonly logDestination?: LogDestination;
 }
 
 /**
@@ -23,10 +36,16 @@ export async function createApp(
   config: AppConfig,
   options: CreateAppOptions = {},
 ): Promise<INestApplication> {
+  const log = createJsonLog({
+    level: options.logger === undefined ? config.logLevel : levelForNestLevels(options.logger),
+    destination: options.logDestination,
+  });
+  // The logger exists before Nest does, so bootstrap lines are JSON too, with no buffering.
   const app = await NestFactory.create(AppModule.register(config), {
-    logger: options.logger,
+    logger: new NestJsonLogger(log),
     abortOnError: false,
   });
+  app.use(createHttpLog(log));
   app.useWebSocketAdapter(
     new SwitchboardWsAdapter(app, {
       config,

@@ -6,6 +6,7 @@ import { ConfigModule } from './config/config.module';
 import { FeaturesModule } from './features/features.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PubSubModule } from './pubsub/pubsub.module';
 import { TransportModule } from './transport/transport.module';
 
@@ -24,6 +25,7 @@ export class AppModule {
         FeaturesModule,
         HealthModule,
         LifecycleModule,
+        MetricsModule,
       ],
     };
   }

@@ -18,11 +18,12 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
+  const app = await createApp(config);
+  // After createApp, so this goes through the JSON logger like every other line.
   const logger = new Logger('Switchboard');
   if (config.jwt.usingDevelopmentSecret) {
     logger.warn('JWT_SECRET is not set: using the public development secret (never in production)');
   }
-  const app = await createApp(config);
 
   // Our own signal handling instead of enableShutdownHooks(): Nest's hooks re-raise the signal
   // after closing, so the process would end with 143/130 instead of 0 after a clean drain.
