@@ -8,8 +8,6 @@
  * by RFC 6455 and the IANA registry; the server uses no private (4000–4999) codes.
  */
 export const CloseCode = {
-  /** Normal closure. Reconnect only if the application wants a new session. */
-  Normal: 1000,
   /** The server is going away (shutdown or restart). Reconnect with backoff. */
   GoingAway: 1001,
   /** Binary frame on a text endpoint. Do not reconnect without fixing the client. */
@@ -23,8 +21,6 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** Unexpected server error. Reconnect with backoff. */
   InternalError: 1011,
-  /** The service is restarting. Reconnect with backoff. */
-  ServiceRestart: 1012,
   /** Try again later (the server shed this connection under load). Reconnect with backoff. */
   TryAgainLater: 1013,
 } as const;
