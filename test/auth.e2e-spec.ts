@@ -144,7 +144,11 @@ describe('JWT authentication', () => {
       await client.close();
     });
 
-    it('never handles a frame sent before an asynchronous refusal', async () => {
+    /**
+     * Makes the JWT guard asynchronous until `decide()` is called, as a guard that looks a token
+     * up remotely would be. `restore()` puts the synchronous guard back.
+     */
+    function deferGuard(): { decide: () => void; restore: () => void } {
       const guard: ConnectionGuard = running.app.get(JwtConnectionGuard);
       const check = guard.check.bind(guard);
       let decide!: () => void;
@@ -155,46 +159,41 @@ describe('JWT authentication', () => {
           await decided;
           return check(connection, request);
         });
+      return { decide, restore: () => spy.mockRestore() };
+    }
+
+    const sendAndFlush = (client: TestClient, text: string) =>
+      new Promise<void>((resolve, reject) =>
+        client.socket.send(text, (error) => (error ? reject(error) : resolve())),
+      );
+
+    it('never handles a frame sent before an asynchronous refusal', async () => {
+      const guard = deferGuard();
       try {
         const bad = craft({ alg: 'none', typ: 'JWT' }, { sub: 'a' });
         const client = await TestClient.open(url(`/ws?token=${bad}`));
         // Both frames are on the wire (written to the socket) before the guard decides.
-        await new Promise<void>((resolve, reject) =>
-          client.socket.send('must never be echoed', (error) =>
-            error ? reject(error) : resolve(),
-          ),
-        );
-        await new Promise<void>((resolve, reject) =>
-          client.socket.send('nor this', (error) => (error ? reject(error) : resolve())),
-        );
-        decide();
+        await sendAndFlush(client, 'must never be echoed');
+        await sendAndFlush(client, 'nor this');
+        guard.decide();
         const closed = await client.closed();
         expect(closed).toEqual({ code: 1008, reason: 'Token invalid' });
         expect(client.unread).toHaveLength(0);
       } finally {
-        spy.mockRestore();
+        guard.restore();
       }
     });
 
     it('handles, not loses, frames sent while an asynchronous guard accepts', async () => {
-      const guard: ConnectionGuard = running.app.get(JwtConnectionGuard);
-      const check = guard.check.bind(guard);
-      let decide!: () => void;
-      const decided = new Promise<void>((resolve) => (decide = resolve));
-      const spy = jest
-        .spyOn(guard, 'check')
-        .mockImplementation(async (connection: Connection, request): Promise<GuardVerdict> => {
-          await decided;
-          return check(connection, request);
-        });
+      const guard = deferGuard();
       try {
         const client = await TestClient.open(url(`/ws?token=${token('dave')}`));
-        client.send('early');
-        decide();
+        await sendAndFlush(client, 'early');
+        guard.decide();
         expect(await client.nextText()).toBe('Echo: early');
         await client.close();
       } finally {
-        spy.mockRestore();
+        guard.restore();
       }
     });
 
