@@ -1,5 +1,5 @@
 import 'reflect-metadata'; // class-transformer's @Type reads design metadata
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
@@ -20,6 +20,15 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] a
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 const MiB = 1024 * 1024;
+
+/**
+ * Reads a plain decimal integer ("3000"); anything else ("abc", "0x50", "1e3", "3.5") stays a
+ * string and fails @IsInt, so a typo never turns into a surprising number.
+ */
+const ToInteger = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value,
+  );
 
 /** Reads "true"/"false"/"1"/"0"/"yes"/"no"; anything else stays a string and fails validation. */
 const ToBoolean = () =>
@@ -42,7 +51,7 @@ export class EnvironmentVariables {
   NODE_ENV: NodeEnv = 'development';
 
   /** HTTP and WebSocket port (one server). 0 picks a free port. */
-  @Type(() => Number)
+  @ToInteger()
   @Min(0)
   @Max(65535)
   @IsInt()
@@ -54,7 +63,7 @@ export class EnvironmentVariables {
   HOST = '0.0.0.0';
 
   /** Largest accepted frame in bytes; a larger frame closes the socket with 1009. */
-  @Type(() => Number)
+  @ToInteger()
   @Min(1)
   @Max(64 * MiB)
   @IsInt()
@@ -82,21 +91,21 @@ export class EnvironmentVariables {
   AUTH_REQUIRED = false;
 
   /** Protocol ping interval; a peer that has not answered a ping by the next one is terminated. */
-  @Type(() => Number)
+  @ToInteger()
   @Min(10)
   @Max(3_600_000)
   @IsInt()
   HEARTBEAT_INTERVAL_MS = 30000;
 
   /** Messages allowed per connection per window. */
-  @Type(() => Number)
+  @ToInteger()
   @Min(1)
   @Max(1_000_000_000)
   @IsInt()
   RATE_LIMIT_MAX = 10;
 
   /** Rate-limit window length, starting at a connection's first message of the window. */
-  @Type(() => Number)
+  @ToInteger()
   @Min(1)
   @Max(3_600_000)
   @IsInt()
@@ -113,7 +122,7 @@ export class EnvironmentVariables {
   REDIS_PREFIX = 'switchboard:';
 
   /** How long shutdown waits for sockets to close before exiting anyway. */
-  @Type(() => Number)
+  @ToInteger()
   @Min(0)
   @Max(600_000)
   @IsInt()
@@ -132,13 +141,13 @@ export class EnvironmentVariables {
 
   /** Open connections allowed per instance; unset means unlimited. */
   @IsOptional()
-  @Type(() => Number)
+  @ToInteger()
   @Min(1)
   @IsInt()
   MAX_CONNECTIONS?: number;
 
   /** A socket whose unsent data exceeds this many bytes is closed as a slow consumer. */
-  @Type(() => Number)
+  @ToInteger()
   @Min(1024)
   @Max(1024 * MiB)
   @IsInt()

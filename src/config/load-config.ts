@@ -21,13 +21,13 @@ export class ConfigError extends Error {
 
 /**
  * Validates `env` and returns the typed configuration, or throws a ConfigError naming every
- * invalid variable. Unset and empty variables take their defaults.
+ * invalid variable. Unset, empty and blank variables take their defaults.
  */
 export function loadConfig(env: Environment): AppConfig {
   const present: Record<string, string> = {};
   for (const key of Object.keys(new EnvironmentVariables())) {
     const value = env[key];
-    if (value !== undefined && value !== '') present[key] = value;
+    if (value !== undefined && value.trim() !== '') present[key] = value;
   }
   const vars = plainToInstance(EnvironmentVariables, present);
   const problems = validateSync(vars, { stopAtFirstError: true }).map((e) => describe(e, present));

@@ -31,8 +31,8 @@ export class ChatGateway implements OnGatewayConnection, OnGatewayDisconnect {
     this.pubsub.publish(Topics.chat, TextMessages.chatLine(client.params.clientId, text), client);
   }
 
+  /** By now the socket has left the lobby (PubSubService drops closed sockets from every topic). */
   handleDisconnect(client: ChatConnection): void {
-    this.pubsub.leave(Topics.chat, client);
     this.pubsub.publish(Topics.chat, TextMessages.chatLeft(client.params.clientId), client);
   }
 }

@@ -2,7 +2,6 @@ import {
   ConnectedSocket,
   MessageBody,
   type OnGatewayConnection,
-  type OnGatewayDisconnect,
   SubscribeMessage,
 } from '@nestjs/websockets';
 import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
@@ -15,10 +14,11 @@ type RoomConnection = Connection<{ roomId: string }>;
 
 /**
  * `/ws/room/{room_id}`: a text frame reaches every other member of the room verbatim, on every
- * instance; the sender does not get its own message back.
+ * instance; the sender does not get its own message back. Leaving is automatic: PubSubService
+ * drops a socket from every topic when it closes.
  */
 @EndpointGateway(Endpoints.room)
-export class RoomGateway implements OnGatewayConnection, OnGatewayDisconnect {
+export class RoomGateway implements OnGatewayConnection {
   constructor(private readonly pubsub: PubSubService) {}
 
   handleConnection(client: RoomConnection): void {
@@ -28,9 +28,5 @@ export class RoomGateway implements OnGatewayConnection, OnGatewayDisconnect {
   @SubscribeMessage(TEXT_EVENT)
   relay(@ConnectedSocket() client: RoomConnection, @MessageBody() text: string): void {
     this.pubsub.publish(Topics.room(client.params.roomId), text, client, true);
-  }
-
-  handleDisconnect(client: RoomConnection): void {
-    this.pubsub.leave(Topics.room(client.params.roomId), client);
   }
 }
