@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { Endpoints, type EndpointDefinition } from '../protocol/endpoints';
 import type { Connection } from '../transport/connection';
+import type { PreparedFrame } from '../transport/prepared-frame';
 import { HeartbeatService } from './heartbeat.service';
 
 /** Just enough of a socket for the sweep: liveness flag, ping, send, terminate. */
@@ -21,9 +22,9 @@ class FakeSocket extends EventEmitter {
   ping(): void {
     this.pings++;
   }
-  sendText(data: Buffer): boolean {
+  sendFrame(frame: PreparedFrame): boolean {
     if (!this.isOpen) return false;
-    this.sent.push(data);
+    this.sent.push(frame.payload);
     return true;
   }
   terminate(): void {

@@ -8,6 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { jsonReply, JsonMessageType } from '../protocol/json-messages';
 import { sendPrepared } from '../pubsub/fan-out';
+import { PreparedFrame } from '../transport/prepared-frame';
 
 /**
  * Keeps every connection honest with one sweep per HEARTBEAT_INTERVAL_MS over all sockets, not
@@ -21,7 +22,7 @@ import { sendPrepared } from '../pubsub/fan-out';
 @Injectable()
 export class HeartbeatService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(HeartbeatService.name);
-  private readonly jsonPing = Buffer.from(JSON.stringify(jsonReply(JsonMessageType.ping, {})));
+  private readonly jsonPing = PreparedFrame.of(JSON.stringify(jsonReply(JsonMessageType.ping, {})));
   private timer: NodeJS.Timeout | undefined;
 
   constructor(

@@ -5,6 +5,7 @@ import { channelMessage } from '../protocol/json-messages';
 import { channelOf } from '../protocol/topics';
 import { RoomRegistry } from '../rooms/room-registry';
 import type { Connection } from '../transport/connection';
+import { PreparedFrame } from '../transport/prepared-frame';
 import { sendPrepared } from './fan-out';
 
 /**
@@ -54,22 +55,22 @@ export class PubSubService {
   }
 
   /**
-   * Bus listener shared by every topic. Encodes at most once per wire format, lazily, and writes
-   * the same bytes to every member without awaiting any of them.
+   * Bus listener shared by every topic. Encodes and frames at most once per wire format, lazily,
+   * and writes the same bytes to every member without awaiting any of them.
    */
   private readonly deliver = (message: BusMessage): void => {
     const members = this.rooms.members(message.topic);
     if (!members) return;
     const skip = message.skipSender ? message.sender : undefined;
-    let text: Buffer | undefined;
-    let json: Buffer | undefined;
+    let text: PreparedFrame | undefined;
+    let json: PreparedFrame | undefined;
     for (const member of members) {
       if (member.id === skip) continue;
-      const payload =
+      const frame =
         member.endpoint.format === 'json'
-          ? (json ??= Buffer.from(JSON.stringify(jsonFrameOf(message))))
-          : (text ??= Buffer.from(textFrameOf(message.data)));
-      sendPrepared(member, payload);
+          ? (json ??= PreparedFrame.of(JSON.stringify(jsonFrameOf(message))))
+          : (text ??= PreparedFrame.of(textFrameOf(message.data)));
+      sendPrepared(member, frame);
     }
   };
 }

@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal';
 import type { TransportStats } from '../metrics/transport-stats';
 import { CloseCode, CloseReason } from '../protocol/close-codes';
 import type { EndpointDefinition } from '../protocol/endpoints';
+import { type PreparedFrame, writePrepared } from './prepared-frame';
 
 /** A message handler as the transport calls it: Nest's wrapped gateway method bound to the socket. */
 export type BoundHandler = (data: unknown, event: string) => unknown;
@@ -62,9 +63,21 @@ export class Connection<
   sendText(data: string | Buffer): boolean {
     if (this.readyState !== WebSocket.OPEN) return false;
     this.send(data, AS_TEXT);
+    this.afterSend();
+    return true;
+  }
+
+  /** As sendText, for a frame prepared once for many sockets (broadcasts, heartbeats). */
+  sendFrame(frame: PreparedFrame): boolean {
+    if (this.readyState !== WebSocket.OPEN) return false;
+    writePrepared(this, frame);
+    this.afterSend();
+    return true;
+  }
+
+  private afterSend(): void {
     this.host.stats.sent[this.endpoint.name]++;
     if (this.bufferedAmount > this.host.maxBufferedBytes) this.shed();
-    return true;
   }
 
   private shed(): void {
