@@ -1,9 +1,11 @@
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Principal } from '../auth/principal';
 import type { TransportStats } from '../metrics/transport-stats';
 import { CloseCode, CloseReason } from '../protocol/close-codes';
 import type { EndpointDefinition } from '../protocol/endpoints';
 import { type PreparedFrame, writePrepared } from './prepared-frame';
+import type { Batchable, WriteBatcher } from './write-batcher';
 
 /** A message handler as the transport calls it: Nest's wrapped gateway method bound to the socket. */
 export type BoundHandler = (data: unknown, event: string) => unknown;
@@ -12,6 +14,8 @@ export type BoundHandler = (data: unknown, event: string) => unknown;
 export interface ConnectionHost {
   readonly stats: TransportStats;
   readonly maxBufferedBytes: number;
+  /** Absent in unit tests with fake sockets: writes then go out one by one. */
+  readonly batcher?: WriteBatcher;
 }
 
 /** How long a slow consumer's close frame may take before the socket is destroyed. */
@@ -28,9 +32,10 @@ const NO_HANDLERS: ReadonlyMap<string, BoundHandler> = new Map();
  *
  * `P` types the path parameters of the endpoint, e.g. `Connection<{ roomId: string }>`.
  */
-export class Connection<
-  P extends Record<string, string> = Record<string, string>,
-> extends WebSocket {
+export class Connection<P extends Record<string, string> = Record<string, string>>
+  extends WebSocket
+  implements Batchable
+{
   /** Unique across instances for the life of the process (instance id + sequence). */
   id = '';
   endpoint!: EndpointDefinition;
@@ -62,6 +67,7 @@ export class Connection<
    */
   sendText(data: string | Buffer): boolean {
     if (this.readyState !== WebSocket.OPEN) return false;
+    this.host.batcher?.hold(this);
     this.send(data, AS_TEXT);
     this.afterSend();
     return true;
@@ -70,6 +76,7 @@ export class Connection<
   /** As sendText, for a frame prepared once for many sockets (broadcasts, heartbeats). */
   sendFrame(frame: PreparedFrame): boolean {
     if (this.readyState !== WebSocket.OPEN) return false;
+    this.host.batcher?.hold(this);
     writePrepared(this, frame);
     this.afterSend();
     return true;
@@ -77,13 +84,37 @@ export class Connection<
 
   private afterSend(): void {
     this.host.stats.sent[this.endpoint.name]++;
+    // With a batcher the backlog is checked once the turn's writes have left (flushBatch):
+    // bytes held for the batch are not a sign of a slow consumer.
+    if (this.host.batcher === undefined) this.checkBacklog();
+  }
+
+  /** Part of Batchable: holds this socket's writes until the batcher flushes. */
+  cork(): boolean {
+    const tcp = this.tcp;
+    if (!tcp || tcp.destroyed || tcp.writableCorked > 0) return false;
+    tcp.cork();
+    return true;
+  }
+
+  /** Part of Batchable. */
+  flushBatch(): void {
+    const tcp = this.tcp;
+    if (tcp && tcp.writableCorked > 0) tcp.uncork();
+    if (this.readyState === WebSocket.OPEN) this.checkBacklog();
+  }
+
+  private get tcp(): Socket | null | undefined {
+    return (this as unknown as { _socket?: Socket | null })._socket;
+  }
+
+  private checkBacklog(): void {
     if (this.bufferedAmount > this.host.maxBufferedBytes) this.shed();
   }
 
   private shed(): void {
     this.host.stats.slowConsumers++;
-    const tcp = (this as unknown as { _socket?: { writableNeedDrain?: boolean } })._socket;
-    if (tcp?.writableNeedDrain) {
+    if (this.tcp?.writableNeedDrain) {
       this.terminate();
       return;
     }

@@ -18,6 +18,7 @@ import type { InstanceId } from './instance-id';
 import type { MessageDispatcher } from './message-dispatcher';
 import { PathRouter, type RouteMatch } from './path-router';
 import { refuseUpgrade } from './upgrade-refusal';
+import { WriteBatcher } from './write-batcher';
 
 function markAlive(this: WebSocket): void {
   (this as Connection).alive = true;
@@ -67,7 +68,11 @@ export class SwitchboardWsAdapter extends WsAdapter {
   ) {
     super(app);
     const { dispatcher } = deps;
-    this.host = { stats: deps.stats, maxBufferedBytes: deps.config.maxBufferedBytes };
+    this.host = {
+      stats: deps.stats,
+      maxBufferedBytes: deps.config.maxBufferedBytes,
+      batcher: new WriteBatcher(),
+    };
     // One function shared by every socket: ws calls it with `this` bound to the socket.
     this.onMessage = function (this: WebSocket, data: RawData, isBinary: boolean) {
       dispatcher.dispatch(this as Connection, data, isBinary);
