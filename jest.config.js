@@ -7,6 +7,9 @@
 const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 module.exports = {
+  // A global option: jest ignores it inside a project. Every wait in a test has its own, shorter
+  // timeout; this only bounds a test that forgot one.
+  testTimeout: 20000,
   projects: [
     {
       displayName: 'unit',
@@ -24,7 +27,6 @@ module.exports = {
       testRegex: '.*\\.e2e-spec\\.ts$',
       transform: tsJest,
       moduleFileExtensions: ['js', 'json', 'ts'],
-      testTimeout: 20000,
     },
   ],
 };
