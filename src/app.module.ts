@@ -3,6 +3,7 @@ import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { ConsoleModule } from './console/console.module';
 import { FeaturesModule } from './features/features.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
@@ -26,6 +27,7 @@ export class AppModule {
         HealthModule,
         LifecycleModule,
         MetricsModule,
+        ConsoleModule.register(config),
       ],
     };
   }
