@@ -13,6 +13,7 @@ import {
 import { NestJsonLogger } from './logging/nest-json-logger';
 import { TransportStats } from './metrics/transport-stats';
 import { Admission } from './transport/admission';
+import { findDirectHandlers } from './transport/direct-handlers';
 import { InstanceId } from './transport/instance-id';
 import { MessageDispatcher } from './transport/message-dispatcher';
 import { ParamIdGuard } from './transport/param-id.guard';
@@ -46,16 +47,17 @@ export async function createApp(
     abortOnError: false,
   });
   app.use(createHttpLog(log));
-  app.useWebSocketAdapter(
-    new SwitchboardWsAdapter(app, {
-      config,
-      connections: app.get(ConnectionRegistry),
-      dispatcher: app.get(MessageDispatcher),
-      instanceId: app.get(InstanceId),
-      guards: [app.get(ParamIdGuard), app.get(JwtConnectionGuard)],
-      admission: app.get(Admission),
-      stats: app.get(TransportStats),
-    }),
-  );
+  const adapter = new SwitchboardWsAdapter(app, {
+    config,
+    connections: app.get(ConnectionRegistry),
+    dispatcher: app.get(MessageDispatcher),
+    instanceId: app.get(InstanceId),
+    guards: [app.get(ParamIdGuard), app.get(JwtConnectionGuard)],
+    admission: app.get(Admission),
+    stats: app.get(TransportStats),
+  });
+  // The gateways exist once NestFactory.create returns; sockets arrive only after listen().
+  adapter.useDirectHandlers(findDirectHandlers(app));
+  app.useWebSocketAdapter(adapter);
   return app;
 }

@@ -6,11 +6,11 @@ import { RateLimiter } from '../limits/rate-limiter';
 import { TransportStats } from '../metrics/transport-stats';
 import { CloseCode, CloseReason } from '../protocol/close-codes';
 import { TEXT_EVENT } from '../protocol/endpoints';
-import { JsonErrorMessage, jsonError } from '../protocol/json-messages';
+import { JsonErrorMessage, jsonError, type RequestId } from '../protocol/json-messages';
 import { ErrorMessages } from '../protocol/text-messages';
 import type { Connection } from './connection';
 import { decodeEnvelope, requestIdOfText } from './json-envelope';
-import { errorReply, sendReply, settleReply } from './replies';
+import { errorReply, errorReplyFor, sendReply, settleReply } from './replies';
 
 /**
  * Frames a connection may have waiting while a handler is in flight. Past it the socket is
@@ -31,7 +31,9 @@ const MAX_BACKLOG = 64;
  * 2. a frame over the rate limit is not handled; the sender gets an error;
  * 3. the frame is decoded for the endpoint's format: text as is, JSON envelopes checked and
  *    routed by type (invalid JSON and unknown types are answered here);
- * 4. the gateway handler runs and its result is sent, with the request id on JSON.
+ * 4. the gateway handler runs and its result is sent, with the request id on JSON. Handlers
+ *    without guards, interceptors or pipes are called directly (see direct-handlers.ts); the
+ *    others, such as those validating a DTO, go through Nest's wrapped callback.
  */
 @Injectable()
 export class MessageDispatcher {
@@ -99,25 +101,46 @@ export class MessageDispatcher {
       sendReply(connection, errorReply(format, ErrorMessages.rateLimited, id));
       return undefined;
     }
-    if (format === 'text') {
-      const handler = connection.handlers.get(TEXT_EVENT);
-      if (!handler) {
-        this.logger.warn(`No text handler on endpoint ${connection.endpoint.name}`);
-        return undefined;
-      }
-      return settleReply(connection, handler(text, TEXT_EVENT));
-    }
+    if (format === 'text') return this.call(connection, TEXT_EVENT, text, undefined);
     const decoded = decodeEnvelope(text);
     if (!decoded.ok) {
       sendReply(connection, decoded.error);
       return undefined;
     }
     const { envelope } = decoded;
-    const handler = connection.handlers.get(envelope.type);
-    if (!handler) {
+    if (!connection.direct.has(envelope.type) && !connection.handlers.has(envelope.type)) {
       sendReply(connection, jsonError(JsonErrorMessage.unknownType, envelope.id));
       return undefined;
     }
-    return settleReply(connection, handler(envelope, envelope.type), envelope.id);
+    return this.call(connection, envelope.type, envelope, envelope.id);
+  }
+
+  /**
+   * Runs the handler for `event`: directly when it has no enhancers (a plain call, its reply
+   * sent before this returns), otherwise through Nest's wrapped callback (a promise).
+   */
+  private call(
+    connection: Connection,
+    event: string,
+    data: unknown,
+    id: RequestId | undefined,
+  ): Promise<void> | undefined {
+    const direct = connection.direct.get(event);
+    if (direct) {
+      let result: unknown;
+      try {
+        result = direct(connection, data);
+      } catch (error) {
+        sendReply(connection, errorReplyFor(connection, error), id);
+        return undefined;
+      }
+      return settleReply(connection, result, id);
+    }
+    const handler = connection.handlers.get(event);
+    if (!handler) {
+      this.logger.warn(`No handler for "${event}" on endpoint ${connection.endpoint.name}`);
+      return undefined;
+    }
+    return settleReply(connection, handler(data, event), id);
   }
 }

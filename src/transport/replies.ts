@@ -1,12 +1,9 @@
-import { Logger } from '@nestjs/common';
 import type { JsonValue } from '../bus/bus';
 import { jsonError, type RequestId } from '../protocol/json-messages';
 import type { FrameFormat } from '../protocol/endpoints';
-import { ErrorMessages, type TextError } from '../protocol/text-messages';
+import type { TextError } from '../protocol/text-messages';
 import type { Connection } from './connection';
-import { ClientError } from './ws-error.filter';
-
-const logger = new Logger('Replies');
+import { toClientError } from './ws-error.filter';
 
 /**
  * Sends a handler's result: now for a value, on settlement for a promise (Nest wraps every
@@ -45,12 +42,10 @@ export function sendReply(connection: Connection, value: unknown, id?: RequestId
   connection.sendText(JSON.stringify(withId));
 }
 
-function errorReplyFor(connection: Connection, error: unknown): unknown {
-  if (error instanceof ClientError) {
-    return errorReply(connection.endpoint.format, error.message, undefined, error.errors);
-  }
-  logger.error(`Handler on ${connection.id} failed`, error as Error);
-  return errorReply(connection.endpoint.format, ErrorMessages.internal);
+/** The error reply for whatever a handler threw or rejected with (see toClientError). */
+export function errorReplyFor(connection: Connection, error: unknown): unknown {
+  const { message, errors } = toClientError(error);
+  return errorReply(connection.endpoint.format, message, undefined, errors);
 }
 
 /** The error shape of each wire format: `{"error": …}` on text endpoints, an envelope on JSON. */

@@ -13,6 +13,7 @@ import type { TransportStats } from '../metrics/transport-stats';
 import type { Admission } from './admission';
 import { Connection, type BoundHandler, type ConnectionHost } from './connection';
 import type { ConnectionGuard, GuardVerdict } from './connection-guard';
+import type { DirectHandlers } from './direct-handlers';
 import type { EndpointGatewayOptions } from './endpoint-gateway.decorator';
 import type { InstanceId } from './instance-id';
 import type { MessageDispatcher } from './message-dispatcher';
@@ -61,6 +62,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
     this.routeUpgrade(request, socket, head);
   private readonly onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
   private readonly host: ConnectionHost;
+  private direct: DirectHandlers = new Map();
 
   constructor(
     app: INestApplicationContext,
@@ -98,12 +100,23 @@ export class SwitchboardWsAdapter extends WsAdapter {
   }
 
   override bindMessageHandlers(client: Connection, handlers: MessageMappingProperties[]): void {
-    const map = new Map<string, BoundHandler>();
+    const direct = this.direct.get(client.endpoint.name);
+    if (direct) client.direct = direct;
+    // Nest binds every handler to every socket; keep only those that are not called directly, so
+    // an endpoint whose handlers are all direct costs no map per connection.
+    let map: Map<string, BoundHandler> | undefined;
     for (const handler of handlers) {
-      map.set(handler.message as string, handler.callback as BoundHandler);
+      const message = handler.message as string;
+      if (direct?.has(message)) continue;
+      (map ??= new Map()).set(message, handler.callback as BoundHandler);
     }
-    client.handlers = map;
+    if (map) client.handlers = map;
     client.on('message', this.onMessage);
+  }
+
+  /** Handlers to call without Nest's per-message wrapper; see findDirectHandlers. */
+  useDirectHandlers(direct: DirectHandlers): void {
+    this.direct = direct;
   }
 
   override async dispose(): Promise<void> {

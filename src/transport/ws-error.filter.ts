@@ -34,20 +34,25 @@ export class ClientError extends Error {
  */
 @Catch()
 export class WsErrorFilter implements ExceptionFilter {
-  private readonly logger = new Logger(WsErrorFilter.name);
-
   catch(exception: unknown, _host: ArgumentsHost): never {
-    throw this.toClientError(exception);
+    throw toClientError(exception);
   }
+}
 
-  private toClientError(exception: unknown): ClientError {
-    if (exception instanceof WsException) {
-      const error = exception.getError();
-      if (typeof error === 'string') return new ClientError(error);
-      const { message, errors } = error as ClientErrorBody;
-      return new ClientError(message, errors);
-    }
-    this.logger.error('Unhandled error in a gateway', exception as Error);
-    return new ClientError(ErrorMessages.internal);
+const logger = new Logger(WsErrorFilter.name);
+
+/**
+ * What the client is told about an exception: a WsException's message (and validation details),
+ * a ClientError as it is, anything else logged here and reported as "Internal server error".
+ */
+export function toClientError(exception: unknown): ClientError {
+  if (exception instanceof ClientError) return exception;
+  if (exception instanceof WsException) {
+    const error = exception.getError();
+    if (typeof error === 'string') return new ClientError(error);
+    const { message, errors } = error as ClientErrorBody;
+    return new ClientError(message, errors);
   }
+  logger.error('Unhandled error in a gateway', exception as Error);
+  return new ClientError(ErrorMessages.internal);
 }
