@@ -1,7 +1,7 @@
 import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import type { JsonValue } from '../bus/bus';
-import { JsonErrorMessage } from '../protocol/json-messages';
+import { JsonErrorMessage, MAX_PAYLOAD_DEPTH } from '../protocol/json-messages';
 import type { FieldError } from './json-envelope';
 import type { ClientErrorBody } from './ws-error.filter';
 
@@ -31,9 +31,36 @@ export class WsValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    // Refused before anything recursive (class-transformer, the clone) can overflow the stack.
+    if (nestingExceeds(value, MAX_PAYLOAD_DEPTH)) {
+      const clientError: ClientErrorBody = {
+        message: JsonErrorMessage.validationFailed,
+        errors: [
+          {
+            field: 'payload',
+            message: `payload must not be nested more than ${MAX_PAYLOAD_DEPTH} levels deep`,
+          },
+        ],
+      };
+      throw new WsException(clientError);
+    }
     await super.transform(structuredClone(value), metadata);
     return value;
   }
+}
+
+/** Whether `value` nests objects or arrays deeper than `max` levels; iterative, never recursive. */
+export function nestingExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 function flatten(errors: ValidationError[], prefix: string): FieldError[] {
