@@ -204,6 +204,16 @@ export interface JsonModelOptions {
   readonly textSubscribers: ReadonlyMap<string, string>;
 }
 
+const PAYLOAD_TYPES = new Set(['subscribe', 'unsubscribe', 'publish', 'refresh']);
+
+/** Levels of objects and arrays: 0 for a primitive, 1 for `{}` or `[]`, 2 for `[[]]`… */
+function depthOf(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let deepest = 0;
+  for (const child of Object.values(value)) deepest = Math.max(deepest, depthOf(child));
+  return deepest + 1;
+}
+
 /**
  * `/ws/json` for one connection: the envelope rules, then each request type's payload rules
  * (docs/protocol.md §5), and the deliveries of its publishes to the session's text subscribers.
@@ -227,6 +237,8 @@ export function jsonModel({
     }
     const payload = own(message, 'payload');
     const subscriptions = state.subscriptions;
+    // The types that validate a payload refuse one nested past 32 levels before anything else.
+    if (PAYLOAD_TYPES.has(type) && depthOf(payload) > 32) return same([validationFailed(id)]);
     switch (type) {
       case 'ping':
         return same([reply('pong', {}, id)]);
