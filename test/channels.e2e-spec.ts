@@ -1,5 +1,4 @@
-import { ConnectionRegistry } from '../src/connections/connection-registry';
-import { startApp, type RunningApp } from './support/app';
+import { useApp } from './support/app';
 import {
   channelMessage,
   expectNothingElse,
@@ -7,30 +6,14 @@ import {
   reply,
   sendRequest,
 } from './support/json-client';
-import { waitForValue } from './support/wait';
-import { TestClients, type TestClient } from './support/ws-client';
+import type { TestClient } from './support/ws-client';
 
 /** 64 characters: the longest valid channel name. */
 const CHANNEL_64 = 'A'.repeat(30) + 'z'.repeat(30) + '09_.';
 
 describe('channels: /ws/subscribe/{channel} and /ws/json share one namespace', () => {
-  let running: RunningApp;
-  let connections: ConnectionRegistry;
-  const clients = new TestClients(() => running.wsUrl);
-
-  beforeAll(async () => {
-    running = await startApp({ RATE_LIMIT_MAX: '100000' });
-    connections = running.app.get(ConnectionRegistry);
-  });
-
-  afterEach(async () => {
-    await clients.closeAll();
-    await waitForValue(() => connections.size, 0, 'the number of open connections');
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  const fixture = useApp({ RATE_LIMIT_MAX: '100000' });
+  const { clients } = fixture;
 
   async function openJsonSubscriber(channel: string): Promise<TestClient> {
     const client = await clients.open('/ws/json');

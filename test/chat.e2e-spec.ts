@@ -1,28 +1,11 @@
-import { ConnectionRegistry } from '../src/connections/connection-registry';
-import { startApp, type RunningApp } from './support/app';
+import { useApp } from './support/app';
 import { waitForValue } from './support/wait';
-import { TestClients } from './support/ws-client';
 
 describe('chat /ws/{client_id}', () => {
-  let running: RunningApp;
-  let connections: ConnectionRegistry;
-  const clients = new TestClients(() => running.wsUrl);
-
-  beforeAll(async () => {
-    running = await startApp();
-    connections = running.app.get(ConnectionRegistry);
-  });
-
   // The lobby is shared by the whole app: each test starts once every earlier chat client is
   // gone on the server side, so no "left" line leaks into the next test.
-  afterEach(async () => {
-    await clients.closeAll();
-    await waitForValue(() => connections.size, 0, 'the number of open connections');
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  const fixture = useApp();
+  const { clients } = fixture;
 
   it('delivers "Client A: m" to every chat client, the sender included, exactly once', async () => {
     const [a, b, c] = await clients.openAll('/ws/A', '/ws/B', '/ws/C');
@@ -74,7 +57,7 @@ describe('chat /ws/{client_id}', () => {
     const b = await clients.open('/ws/B');
     const refused = await clients.open('/ws/not%20valid');
     expect(await refused.closed()).toEqual({ code: 1008, reason: 'Invalid client_id' });
-    await waitForValue(() => connections.size, 1, 'the number of open connections');
+    await waitForValue(() => fixture.connections.size, 1, 'the number of open connections');
 
     b.send('marker');
     expect(await b.nextText()).toBe('Client B: marker');

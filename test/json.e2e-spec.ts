@@ -1,5 +1,4 @@
-import { ConnectionRegistry } from '../src/connections/connection-registry';
-import { startApp, type RunningApp } from './support/app';
+import { useApp } from './support/app';
 import {
   channelMessage,
   envelope,
@@ -13,8 +12,7 @@ import {
   type JsonFrame,
   type RequestId,
 } from './support/json-client';
-import { waitForValue } from './support/wait';
-import { TestClients, type TestClient } from './support/ws-client';
+import type { TestClient } from './support/ws-client';
 
 /** 64 characters using every allowed kind: the longest valid channel name. */
 const CHANNEL_64 = 'A'.repeat(20) + 'z'.repeat(20) + '0123456789' + '_.:-'.repeat(3) + 'ab';
@@ -33,24 +31,9 @@ const BAD_CHANNELS: [string, unknown][] = [
 ];
 
 describe('/ws/json', () => {
-  let running: RunningApp;
-  let connections: ConnectionRegistry;
-  const clients = new TestClients(() => running.wsUrl);
-
-  beforeAll(async () => {
-    // The bursts below are about ordering and subscription limits, not the rate limit.
-    running = await startApp({ RATE_LIMIT_MAX: '100000' });
-    connections = running.app.get(ConnectionRegistry);
-  });
-
-  afterEach(async () => {
-    await clients.closeAll();
-    await waitForValue(() => connections.size, 0, 'the number of open connections');
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  // The bursts below are about ordering and subscription limits, not the rate limit.
+  const fixture = useApp({ RATE_LIMIT_MAX: '100000' });
+  const { clients } = fixture;
 
   const openJson = () => clients.open('/ws/json');
 

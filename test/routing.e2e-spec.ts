@@ -1,30 +1,14 @@
-import { ConnectionRegistry } from '../src/connections/connection-registry';
-import { startApp, type RunningApp } from './support/app';
+import { useApp } from './support/app';
 import { waitForValue } from './support/wait';
-import { refusedUpgradeStatus, TestClients } from './support/ws-client';
+import { refusedUpgradeStatus } from './support/ws-client';
 
 /** 64 characters: the longest valid id. */
 const ID_64 = 'A'.repeat(30) + 'z'.repeat(30) + '09_.';
 const ID_65 = `${ID_64}-`;
 
 describe('upgrade routing and ids', () => {
-  let running: RunningApp;
-  let connections: ConnectionRegistry;
-  const clients = new TestClients(() => running.wsUrl);
-
-  beforeAll(async () => {
-    running = await startApp();
-    connections = running.app.get(ConnectionRegistry);
-  });
-
-  afterEach(async () => {
-    await clients.closeAll();
-    await waitForValue(() => connections.size, 0, 'the number of open connections');
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  const fixture = useApp();
+  const { clients } = fixture;
 
   /** Opens `path`, which must upgrade, and returns how the server then closed it. */
   async function closeAfterUpgrade(path: string) {
@@ -76,11 +60,11 @@ describe('upgrade routing and ids', () => {
       // Fails while only echo, chat and rooms are registered: see the report on reserved words.
       ['the reserved word "subscribe" without a channel', '/ws/subscribe'],
     ])('%s: %s', async (_case, path) => {
-      expect(await refusedUpgradeStatus(`${running.wsUrl}${path}`)).toBe(404);
+      expect(await refusedUpgradeStatus(`${fixture.running.wsUrl}${path}`)).toBe(404);
     });
 
     it('keeps serving after refusing', async () => {
-      expect(await refusedUpgradeStatus(`${running.wsUrl}/nope`)).toBe(404);
+      expect(await refusedUpgradeStatus(`${fixture.running.wsUrl}/nope`)).toBe(404);
       const client = await clients.open('/ws');
       client.send('still here');
       expect(await client.nextText()).toBe('Echo: still here');
@@ -154,7 +138,7 @@ describe('upgrade routing and ids', () => {
         code: 1008,
         reason: 'Invalid client_id',
       });
-      await waitForValue(() => connections.size, 1, 'the number of open connections');
+      await waitForValue(() => fixture.connections.size, 1, 'the number of open connections');
       observer.send('marker');
       expect(await observer.nextText()).toBe('Client observer: marker');
     });

@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { createApp, type CreateAppOptions } from '../../src/app.factory';
 import { loadConfig, type Environment } from '../../src/config/load-config';
+import { ConnectionRegistry } from '../../src/connections/connection-registry';
+import { waitForValue } from './wait';
+import { TestClients } from './ws-client';
 
 export interface RunningApp {
   readonly app: INestApplication;
@@ -34,4 +37,45 @@ export async function startApp(
     httpUrl: `http://127.0.0.1:${port}`,
     close: () => app.close(),
   };
+}
+
+/** What a describe block gets from useApp. `running` and `connections` exist once it started. */
+export interface AppFixture {
+  readonly running: RunningApp;
+  readonly connections: ConnectionRegistry;
+  readonly clients: TestClients;
+}
+
+/**
+ * Boots the app once for the enclosing describe block; after each test closes every client the
+ * test opened and waits until the server has seen them all go (so nothing leaks into the next
+ * test); closes the app after all tests.
+ */
+export function useApp(env: Environment = {}): AppFixture {
+  let running: RunningApp | undefined;
+  const started = (): RunningApp => {
+    if (!running) throw new Error('useApp: the app is not started yet (use it inside a test)');
+    return running;
+  };
+  const fixture: AppFixture = {
+    get running() {
+      return started();
+    },
+    get connections() {
+      return started().app.get(ConnectionRegistry);
+    },
+    clients: new TestClients(() => started().wsUrl),
+  };
+  beforeAll(async () => {
+    running = await startApp(env);
+  });
+  afterEach(async () => {
+    await fixture.clients.closeAll();
+    const { connections } = fixture;
+    await waitForValue(() => connections.size, 0, 'the number of open connections');
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+  return fixture;
 }
