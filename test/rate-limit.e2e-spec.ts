@@ -1,5 +1,4 @@
-import { ConnectionRegistry } from '../src/connections/connection-registry';
-import { startApp, type RunningApp } from './support/app';
+import { useApp } from './support/app';
 import {
   channelMessage,
   envelope,
@@ -11,7 +10,7 @@ import {
   sendRequest,
 } from './support/json-client';
 import { waitForValue, WAIT_MS } from './support/wait';
-import { TestClients, type TestClient } from './support/ws-client';
+import type { TestClient, TestClients } from './support/ws-client';
 
 const MAX = 5;
 const TEXT_LIMITED = { error: 'Rate limit exceeded' };
@@ -204,23 +203,7 @@ let flows = 0;
 const nextTag = () => `rl${++flows}`;
 
 describe(`rate limit (RATE_LIMIT_MAX=${MAX}, RATE_LIMIT_WINDOW_MS=60000)`, () => {
-  let running: RunningApp;
-  let connections: ConnectionRegistry;
-  const clients = new TestClients(() => running.wsUrl);
-
-  beforeAll(async () => {
-    running = await startApp({ RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW_MS: '60000' });
-    connections = running.app.get(ConnectionRegistry);
-  });
-
-  afterEach(async () => {
-    await clients.closeAll();
-    await waitForValue(() => connections.size, 0, 'the number of open connections');
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  const { clients } = useApp({ RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW_MS: '60000' });
 
   it.each(FLOWS)(
     `%s handles exactly the first ${MAX} of a burst of ${MAX + 3} and refuses each other one`,
@@ -271,23 +254,7 @@ describe(`rate limit (RATE_LIMIT_MAX=${MAX}, RATE_LIMIT_WINDOW_MS=60000)`, () =>
 });
 
 describe(`rate limit window (RATE_LIMIT_MAX=${MAX}, RATE_LIMIT_WINDOW_MS=300)`, () => {
-  let running: RunningApp;
-  let connections: ConnectionRegistry;
-  const clients = new TestClients(() => running.wsUrl);
-
-  beforeAll(async () => {
-    running = await startApp({ RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW_MS: '300' });
-    connections = running.app.get(ConnectionRegistry);
-  });
-
-  afterEach(async () => {
-    await clients.closeAll();
-    await waitForValue(() => connections.size, 0, 'the number of open connections');
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  const { clients } = useApp({ RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW_MS: '300' });
 
   /** Probes every few milliseconds until one is handled; fails after `timeoutMs`. */
   async function probeUntilHandled(flow: Flow, timeoutMs = WAIT_MS): Promise<void> {
