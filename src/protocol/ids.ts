@@ -21,7 +21,7 @@ export const ID_MAX_CODE_POINTS = 64;
 export const ID_PATTERN = /^(?!\p{M})[\p{L}\p{M}\p{N}_.:@+-]{1,64}$/u;
 
 export const ID_RULE_DESCRIPTION =
-  '1-64 letters, digits or _ . : - @ + (combining marks allowed after the first character)';
+  '1-64 letters, digits, combining marks (not first) or _ . : - @ +';
 
 /**
  * No input longer than this can normalise to a valid id: NFC composes at most four code points

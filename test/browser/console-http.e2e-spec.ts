@@ -132,7 +132,7 @@ describe('browser console over HTTP', () => {
       expect(response.body).toMatchObject({
         statusCode: 400,
         message: [
-          'sub must be 1-64 letters, digits or _ . : - @ + (combining marks allowed after the first character)',
+          'sub must be 1-64 letters, digits, combining marks (not first) or _ . : - @ +',
         ],
       });
     });
