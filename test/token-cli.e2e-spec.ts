@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   ensureBuilt,
@@ -6,36 +5,24 @@ import {
   TOKEN_CLI,
   type ServerProcess,
 } from './support/server-process';
+import { runNodeScript, type ScriptRun } from './support/node-script';
 import { TestClient } from './support/ws-client';
 
 /** A cold node start on a loaded machine; a normal run takes a fraction of a second. */
 const CLI_TIMEOUT_MS = 15_000;
 
-interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /**
  * `node dist/cli/token.js`, as `docker compose exec app1 …` runs it in the production image:
  * compiled JavaScript, no ts-node, and only the environment given (nothing inherited).
  */
-function runBuiltCli(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [TOKEN_CLI, ...args],
-      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: CLI_TIMEOUT_MS, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') {
-          reject(new Error(`token CLI did not exit normally: ${error.message}\n${stderr}`));
-          return;
-        }
-        resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-      },
-    );
-  });
+function runBuiltCli(args: string[], env: Record<string, string>): Promise<ScriptRun> {
+  return runNodeScript(
+    [TOKEN_CLI, ...args],
+    { PATH: process.env.PATH ?? '', ...env },
+    {
+      timeoutMs: CLI_TIMEOUT_MS,
+    },
+  );
 }
 
 describe('the token CLI of the production build (node dist/cli/token.js)', () => {
