@@ -131,9 +131,7 @@ describe('browser console over HTTP', () => {
       const response = await request(running.server).post('/auth/dev-token').send({ sub: 'a b' });
       expect(response.body).toMatchObject({
         statusCode: 400,
-        message: [
-          'sub must be 1-64 letters, digits, combining marks (not first) or _ . : - @ +',
-        ],
+        message: ['sub must be 1-64 letters, digits, combining marks (not first) or _ . : - @ +'],
       });
     });
 
