@@ -306,6 +306,14 @@ describe('JWT authentication', () => {
       expect(await alice.nextText()).toBe('Client alice: hi');
       await alice.close();
     });
+
+    it('compares client_id and sub in NFC, whichever form each was written in', async () => {
+      const decomposedSub = token('cafe\u0301');
+      const chat = await TestClient.open(url(`/ws/caf%C3%A9?token=${decomposedSub}`));
+      chat.send('hi');
+      expect(await chat.nextText()).toBe('Client café: hi');
+      await chat.close();
+    });
   });
 
   describe('with JWT_ISSUER and JWT_AUDIENCE', () => {

@@ -62,11 +62,23 @@ describe('channels: /ws/subscribe/{channel} and /ws/json share one namespace', (
       expect(await encoded.nextText()).toBe('same channel');
     });
 
+    it('accepts a non-ASCII channel, the same channel whether written in NFC or decomposed', async () => {
+      const [composed, decomposed] = await clients.openAll(
+        '/ws/subscribe/caf%C3%A9',
+        '/ws/subscribe/cafe%CC%81',
+      );
+      composed.send('same channel');
+      expect(await decomposed.nextText()).toBe('same channel');
+      expect(await composed.nextText()).toBe('same channel');
+    });
+
     it.each([
       ['a space', '/ws/subscribe/a%20b'],
       ['65 characters', `/ws/subscribe/${CHANNEL_64}x`],
       ['a "!"', '/ws/subscribe/bad!'],
-      ['a non-ASCII letter', '/ws/subscribe/%C3%A9'],
+      ['a Redis glob character', '/ws/subscribe/news*'],
+      ['an encoded "[" (Redis glob)', '/ws/subscribe/news%5B1%5D'],
+      ['a control character', '/ws/subscribe/a%1Bb'],
       ['an encoded slash', '/ws/subscribe/a%2Fb'],
     ])('closes with 1008 "Invalid channel" for a channel with %s', async (_case, path) => {
       const client = await clients.open(path);

@@ -17,13 +17,15 @@ import type { TestClient } from './support/ws-client';
 /** 64 characters using every allowed kind: the longest valid channel name. */
 const CHANNEL_64 = 'A'.repeat(20) + 'z'.repeat(20) + '0123456789' + '_.:-'.repeat(3) + 'ab';
 
-/** Channel names that break the id rule (1-64 characters of [A-Za-z0-9_.:-]), or no string. */
+/** Channel names that break the id rule (src/protocol/ids.ts), or no string. */
 const BAD_CHANNELS: [string, unknown][] = [
   ['an empty string', ''],
   ['65 characters', `${CHANNEL_64}x`],
   ['a space', 'a b'],
   ['a slash', 'a/b'],
-  ['a non-ASCII letter', 'é'],
+  ['a control character', 'a\u001bb'],
+  ['a Redis glob character', 'news*'],
+  ['a leading combining mark', '\u0301a'],
   ['a "#"', 'news#1'],
   ['a number', 42],
   ['null', null],
@@ -105,7 +107,9 @@ describe('/ws/json', () => {
     it.each([
       ['64 characters of every allowed kind', CHANNEL_64],
       ['a single character', 'x'],
-      ['only punctuation', '_.:-'],
+      ['only punctuation', '_.:-@+'],
+      ['an e-mail address', 'bob@example.com'],
+      ['a non-ASCII letter', 'café'],
     ])('accepts a channel of %s', async (_case, channel) => {
       const [subscriber, publisher] = await clients.openAll('/ws/json', '/ws/json');
       await subscribe(subscriber, channel);
@@ -115,6 +119,24 @@ describe('/ws/json', () => {
         reply('published', { channel }, 2),
       );
       expect(await nextJson(subscriber)).toEqual(channelMessage(channel, 'hi'));
+    });
+
+    it('uses the NFC form of a decomposed channel name, the one /ws/subscribe/{channel} gets', async () => {
+      const [json, text] = await clients.openAll('/ws/json', '/ws/subscribe/caf%C3%A9');
+      await expectReply(
+        json,
+        ['subscribe', { channel: 'cafe\u0301' }, 1],
+        reply('subscribed', { channel: 'café' }, 1),
+      );
+      text.send('from the text endpoint');
+      expect(await text.nextText()).toBe('from the text endpoint');
+      expect(await nextJson(json)).toEqual(channelMessage('café', 'from the text endpoint'));
+      sendRequest(json, 'publish', { channel: 'cafe\u0301', message: 'from json' }, 2);
+      expect(await nextJsons(json, 2)).toEqual([
+        channelMessage('café', 'from json'),
+        reply('published', { channel: 'café' }, 2),
+      ]);
+      expect(await text.nextText()).toBe('from json');
     });
 
     it('delivers to a subscriber until it unsubscribes, then nothing more from that channel', async () => {

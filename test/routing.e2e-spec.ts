@@ -71,7 +71,7 @@ describe('upgrade routing and ids', () => {
     });
   });
 
-  describe('ids: 1-64 of [A-Za-z0-9_.:-] after percent-decoding', () => {
+  describe('ids: 1-64 letters, digits, marks or _ . : - @ + after percent-decoding and NFC', () => {
     it('accepts a 64-character client_id and room_id', async () => {
       const chat = await clients.open(`/ws/${ID_64}`);
       chat.send('x');
@@ -87,6 +87,29 @@ describe('upgrade routing and ids', () => {
       const chat = await clients.open(`/ws/${id}`);
       chat.send('x');
       expect(await chat.nextText()).toBe(`Client ${id}: x`);
+    });
+
+    it.each([
+      ['an e-mail address', 'bob@example.com', 'bob@example.com'],
+      ['a plus sign (a plus, not a space)', 'user+1', 'user+1'],
+      ['a non-ASCII letter, percent-encoded', 'caf%C3%A9', 'café'],
+      ['a non-ASCII letter, sent raw', 'café', 'café'],
+      ['a decomposed letter, under its NFC form', 'cafe%CC%81', 'café'],
+    ])('accepts a seed client id with %s: /ws/%s', async (_case, segment, id) => {
+      const chat = await clients.open(`/ws/${segment}`);
+      chat.send('x');
+      expect(await chat.nextText()).toBe(`Client ${id}: x`);
+    });
+
+    it('puts an NFC and a decomposed room id in one room', async () => {
+      const [composed, decomposed] = await clients.openAll(
+        '/ws/room/caf%C3%A9',
+        '/ws/room/cafe%CC%81',
+      );
+      composed.send('from NFC');
+      expect(await decomposed.nextText()).toBe('from NFC');
+      decomposed.send('from NFD');
+      expect(await composed.nextText()).toBe('from NFD');
     });
 
     it('decodes percent-encoded valid characters: /ws/room/a%2Db is the room a-b', async () => {
@@ -117,7 +140,16 @@ describe('upgrade routing and ids', () => {
       ['a slash (%2F)', '/ws/a%2Fb'],
       ['a malformed escape (%zz)', '/ws/%zz'],
       ['a truncated escape', '/ws/ab%'],
-      ['a non-ASCII letter (%C3%A9)', '/ws/h%C3%A9'],
+      ['a tab (%09)', '/ws/a%09b'],
+      ['NUL (%00)', '/ws/a%00b'],
+      ['an escape character (%1B)', '/ws/a%1B%5B31m'],
+      ['a right-to-left override (%E2%80%AE)', '/ws/a%E2%80%AEb'],
+      ['a leading combining mark (%CC%81)', '/ws/%CC%81a'],
+      ['"*"', '/ws/news*'],
+      ['"?" encoded (%3F)', '/ws/news%3F'],
+      ['"[" (%5B)', '/ws/news%5B1'],
+      ['"]" (%5D)', '/ws/news%5D1'],
+      ['a percent sign that decodes to an escape (%252F)', '/ws/a%252Fb'],
     ])('upgrades, then closes with 1008 "Invalid client_id" for %s', async (_case, path) => {
       expect(await closeAfterUpgrade(path)).toEqual({ code: 1008, reason: 'Invalid client_id' });
     });

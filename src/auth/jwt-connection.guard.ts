@@ -41,7 +41,11 @@ export class JwtConnectionGuard extends ConnectionGuard {
     }
     const { principal } = result;
     const subjectParam = endpoint.subjectParam;
-    if (subjectParam !== undefined && connection.params[subjectParam] !== principal.sub) {
+    // The client id is canonical (NFC); a subject minted in another normal form is the same name.
+    if (
+      subjectParam !== undefined &&
+      connection.params[subjectParam] !== principal.sub.normalize('NFC')
+    ) {
       return { reason: CloseReason.ClientIdMismatch };
     }
     connection.principal = principal;

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemClock } from '../common/clock';
 import { DEVELOPMENT_JWT_SECRET } from '../config/load-config';
 import { TokenVerifier } from '../auth/token-verifier';
+import { runNodeScript, type ScriptRun } from '../../test/support/node-script';
 
 const ROOT = join(__dirname, '..', '..');
 const TS_NODE = require.resolve('ts-node/dist/bin.js');
@@ -12,30 +12,13 @@ const SECRET = 'cli-test-secret-4f9a1c';
 /** Generous for a cold ts-node start on a loaded CI machine; a normal run takes well under 2 s. */
 const SPAWN_TIMEOUT_MS = 20_000;
 
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /**
- * Runs the CLI the way `npm run token` does, with a hermetic environment (nothing inherited, so a
- * developer's JWT_* variables cannot leak in) and a hard timeout.
+ * Runs the CLI the way `npm run token` does, with a hermetic environment and a hard timeout.
  */
-function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [TS_NODE, '--transpile-only', 'src/cli/token.ts', ...args],
-      { cwd: ROOT, env, timeout: SPAWN_TIMEOUT_MS, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') {
-          reject(new Error(`token CLI did not exit normally: ${error.message}\n${stderr}`));
-          return;
-        }
-        resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-      },
-    );
+function runCli(args: string[], env: Record<string, string>): Promise<ScriptRun> {
+  return runNodeScript([TS_NODE, '--transpile-only', 'src/cli/token.ts', ...args], env, {
+    cwd: ROOT,
+    timeoutMs: SPAWN_TIMEOUT_MS,
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * Prints a signed access token for the configured secret, and nothing else, on one line:
  *
- *   npm run -s token -- --sub alice [--name Alice] [--ttl 1h]
+ *   npm run -s token -- --sub alice [--name Alice] [--ttl 1h]     (a checkout, through ts-node)
+ *   node dist/cli/token.js --sub alice [--name Alice] [--ttl 1h]  (a build or the production image)
  *
  * JWT_SECRET, JWT_ISSUER and JWT_AUDIENCE apply as they do for the server. Without JWT_SECRET
  * (outside production) the token is signed with the public development secret and a warning goes
@@ -14,8 +15,10 @@ import { parseTtl } from '../auth/ttl';
 import { SystemClock } from '../common/clock';
 import { ConfigError, loadConfigFromProcess } from '../config/load-config';
 
+const OPTIONS = '--sub <subject> [--name <display name>] [--ttl <lifetime>]';
 const USAGE =
-  'Usage: npm run -s token -- --sub <subject> [--name <display name>] [--ttl <lifetime>]\n' +
+  `Usage: npm run -s token -- ${OPTIONS}\n` +
+  `   or: node dist/cli/token.js ${OPTIONS}\n` +
   '  --ttl  30s, 15m, 1h, 7d or plain seconds (default 1h)\n';
 
 const DEFAULT_TTL = '1h';

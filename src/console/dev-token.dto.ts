@@ -1,5 +1,5 @@
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { ID_PATTERN, ID_RULE_DESCRIPTION } from '../protocol/ids';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsId } from '../common/is-id.decorator';
 
 /** Longest display name a development token may carry. */
 export const DEV_TOKEN_NAME_MAX_LENGTH = 64;
@@ -8,7 +8,7 @@ export const DEV_TOKEN_NAME_MAX_LENGTH = 64;
 export class DevTokenRequestDto {
   /** The subject, under the id rule, so it can also serve as a chat client id. */
   @IsString()
-  @Matches(ID_PATTERN, { message: `sub must be ${ID_RULE_DESCRIPTION}` })
+  @IsId()
   sub!: string;
 
   /** Optional display name; a blank one is left out of the token, which then shows `sub`. */

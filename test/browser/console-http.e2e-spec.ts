@@ -131,8 +131,15 @@ describe('browser console over HTTP', () => {
       const response = await request(running.server).post('/auth/dev-token').send({ sub: 'a b' });
       expect(response.body).toMatchObject({
         statusCode: 400,
-        message: ['sub must be 1-64 characters of A-Z a-z 0-9 _ . : -'],
+        message: ['sub must be 1-64 letters, digits, combining marks (not first) or _ . : - @ +'],
       });
+    });
+
+    it('accepts a seed client id as sub: bob@example.com', async () => {
+      const response = await request(running.server)
+        .post('/auth/dev-token')
+        .send({ sub: 'bob@example.com' });
+      expect(response.status).toBe(200);
     });
 
     it('accepts a sub of exactly 64 characters of the id alphabet', async () => {

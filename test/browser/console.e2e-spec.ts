@@ -129,6 +129,35 @@ describeWithChromium('browser console in Chromium', (executablePath) => {
   );
 
   it(
+    'sends no frame for an empty or blank message, by Enter or by the Send button',
+    async () => {
+      const page = await openConsole();
+      await page.connectAndWait('json');
+      const message = page.page.getByLabel('Message');
+      const sendButton = page.page.getByRole('button', { name: 'Send', exact: true });
+
+      await message.fill('');
+      await message.press('Enter');
+      expect(await sendButton.isDisabled()).toBe(true);
+      await message.fill('  ');
+      await message.press('Shift+Enter');
+      await message.press('Enter');
+      expect(await sendButton.isDisabled()).toBe(true);
+      await sendButton.click({ force: true });
+
+      // Replies come in request order: a frame sent above would be answered before this ping.
+      await message.fill('');
+      await page.sendTemplate('ping');
+      await page.waitForReceived('{"type":"pong","data":{},"id":1}');
+      expect(await page.texts('out')).toEqual(['{"type":"ping","id":1}']);
+      expect(await page.received()).toEqual(['{"type":"pong","data":{},"id":1}']);
+      expect(await message.inputValue()).toBe('');
+      expect(await sendButton.isDisabled()).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'fills the token with a dev token and greets its subject on /ws/secure',
     async () => {
       const page = await openConsole();

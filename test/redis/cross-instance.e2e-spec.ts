@@ -173,6 +173,18 @@ describeWithRedis('two instances on one Redis', (redis) => {
       expect([a2, b3].map((client) => client.unread.length)).toEqual([0, 0]);
     });
 
+    it('rooms with non-ASCII ids: one Redis channel for the NFC and the decomposed spelling', async () => {
+      const onFirst = await onA.open('/ws/room/caf%C3%A9');
+      const onSecond = await onB.open('/ws/room/cafe%CC%81');
+      await waitForSubscribers(observer, channel('room:café'), 2);
+      await waitForChannels([channel('room:café')]);
+
+      onFirst.send('from A');
+      expect(await onSecond.nextText()).toBe('from A');
+      onSecond.send('from B');
+      expect(await onFirst.nextText()).toBe('from B');
+    });
+
     it("keeps each sender's order at every recipient on both instances", async () => {
       const [a1, a2] = await onA.openAll('/ws/room/order', '/ws/room/order');
       const [b1, b2] = await onB.openAll('/ws/room/order', '/ws/room/order');

@@ -308,6 +308,12 @@ const CHANNELS = json([
   '',
   'a b',
   'ünï',
+  'bob@example.com',
+  'user+1',
+  'cafe\u0301',
+  '\u0301a',
+  'news*',
+  'a\u202eb',
   '..',
   'a/b',
   '\ud800',
@@ -374,7 +380,7 @@ function envelope(tokens: readonly string[]) {
 }
 
 /** Channels that follow the id rule, few so that subscribes and publishes meet. */
-const GOOD_CHANNELS = json(['a', 'news', 'x'.repeat(64)]);
+const GOOD_CHANNELS = json(['a', 'news', 'x'.repeat(64), 'café', 'cafe\u0301', 'bob@example.com']);
 
 /**
  * Well-formed requests of every type, so that each branch of the protocol runs often: random

@@ -127,7 +127,8 @@ type RequestId = string | number;
 
 /** Channels one /ws/json connection may hold at once. */
 const MAX_SUBSCRIPTIONS = 100;
-const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** The id rule on the NFC form (docs/protocol.md, "Ids"). */
+const ID_RULE = /^(?!\p{M})[\p{L}\p{M}\p{N}_.:@+-]{1,64}$/u;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -178,11 +179,16 @@ function validationFailed(id?: RequestId): Expected {
   );
 }
 
-/** The payload's channel when it is an object whose `channel` follows the id rule. */
+/**
+ * The payload's channel, in the NFC form the server uses and echoes, when the payload is an
+ * object whose `channel` follows the id rule.
+ */
 function channelOf(payload: unknown): string | undefined {
   if (!isRecord(payload)) return undefined;
   const channel = own(payload, 'channel');
-  return typeof channel === 'string' && ID_PATTERN.test(channel) ? channel : undefined;
+  if (typeof channel !== 'string') return undefined;
+  const nfc = channel.normalize('NFC');
+  return ID_RULE.test(nfc) ? nfc : undefined;
 }
 
 /**

@@ -5,10 +5,12 @@ import { withTimeout } from './wait';
 
 const ROOT = join(__dirname, '..', '..');
 export const MAIN = join(ROOT, 'dist', 'main.js');
+/** The token CLI as the production image runs it. */
+export const TOKEN_CLI = join(ROOT, 'dist', 'cli', 'token.js');
 
 /** Builds dist/ when it is missing (CI builds before testing; a fresh local checkout may not). */
 export function ensureBuilt(): void {
-  if (existsSync(MAIN)) return;
+  if (existsSync(MAIN) && existsSync(TOKEN_CLI)) return;
   const build = spawnSync('npx', ['nest', 'build', '-p', 'tsconfig.build.json'], {
     cwd: ROOT,
     encoding: 'utf8',

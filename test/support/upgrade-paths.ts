@@ -8,7 +8,14 @@ import type { UpgradeOutcome } from './raw-upgrade';
  * never taken for a parameter, parameters follow the id rule, and then the token rules apply.
  */
 
-const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** The id rule on the NFC form (docs/protocol.md, "Ids"), modelled apart from src/protocol/ids.ts. */
+const ID_RULE = /^(?!\p{M})[\p{L}\p{M}\p{N}_.:@+-]{1,64}$/u;
+
+/** The id a decoded parameter stands for, or undefined when it breaks the rule. */
+function canonicalIdOf(param: string): string | undefined {
+  const nfc = param.normalize('NFC');
+  return ID_RULE.test(nfc) ? nfc : undefined;
+}
 
 /** Characters a path segment may carry unescaped (RFC 3986 pchar, without "%"). */
 const PCHAR = [
@@ -78,7 +85,8 @@ export function expectedUpgrade(
   const route = routeOf(segments);
   if (!route) return { kind: 'http', status: 404 };
   const refused = (reason: string): UpgradeOutcome => ({ kind: 'upgraded', code: 1008, reason });
-  if ('param' in route && !ID_PATTERN.test(route.param)) {
+  const id = 'param' in route ? canonicalIdOf(route.param) : undefined;
+  if ('param' in route && id === undefined) {
     return refused(`Invalid ${PARAM_LABELS[route.endpoint]}`);
   }
   const presented = new Set(new URLSearchParams(query ?? '').getAll('token'));
@@ -92,7 +100,7 @@ export function expectedUpgrade(
   if (presented.size === 1 && tokens.expired.includes(token)) return refused('Token expired');
   const subject = tokens.valid.get(token);
   if (presented.size > 1 || subject === undefined) return refused('Token invalid');
-  if (route.endpoint === 'chat' && route.param !== subject) {
+  if (route.endpoint === 'chat' && id !== subject.normalize('NFC')) {
     return refused('Client id does not match token subject');
   }
   return { kind: 'upgraded', code: 1000, reason: '' };
@@ -143,14 +151,27 @@ const segmentValue = fc.oneof(
       'WS',
       'x'.repeat(64),
       'x'.repeat(65),
+      'bob@example.com',
+      'user+1',
+      'café',
+      'cafe\u0301',
+      'e\u0301'.repeat(64),
+      'e\u0301'.repeat(65),
+      'हिन्दी',
+      '\u0301a',
+      'a\u202eb',
+      'a\tb',
+      'news*',
+      '[a]',
       'a/b',
       '%',
       '?',
       '#',
     ),
   },
-  { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,70}$/) },
+  { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:@+-]{1,70}$/) },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 10 }) },
+  { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 8 }) },
   { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...PCHAR), maxLength: 12 }) },
   // Long, but short enough that only the explicit long tail below crosses Node's head limit.
   { weight: 1, arbitrary: fc.integer({ min: 65, max: 1000 }).map((n) => 'y'.repeat(n)) },
@@ -189,7 +210,7 @@ const word = (value: string) =>
 
 /** Path parameters: ids near the 64-character limit, and anything else a segment can be. */
 const param = fc.oneof(
-  { weight: 2, arbitrary: encoded(fc.stringMatching(/^[A-Za-z0-9_.:-]{60,70}$/)) },
+  { weight: 2, arbitrary: encoded(fc.stringMatching(/^[A-Za-z0-9_.:@+-]{60,70}$/)) },
   { weight: 4, arbitrary: segment },
 );
 

@@ -130,7 +130,15 @@ function refreshControls() {
   ui.disconnect.disabled = socket === null;
   ui.endpoint.disabled = socket !== null;
   ui.param.disabled = socket !== null;
-  ui.send.disabled = !open;
+  ui.send.disabled = !open || isBlank(ui.message.value);
+}
+
+/**
+ * Whether a message box holds nothing worth a frame. An empty or whitespace-only frame is almost
+ * always a stray Enter, and on /ws/json it could only earn `Invalid JSON`.
+ */
+function isBlank(text) {
+  return text.trim() === '';
 }
 
 /** Shows the fields the selected endpoint uses, and the URL it will connect to. */
@@ -209,9 +217,11 @@ function disconnect() {
 function send() {
   if (!socket || socket.readyState !== WebSocket.OPEN) return;
   const text = ui.message.value;
+  if (isBlank(text)) return;
   socket.send(text);
   log('out', text);
   ui.message.value = '';
+  refreshControls();
   ui.message.focus();
 }
 
@@ -280,8 +290,10 @@ ui.templates.addEventListener('click', (event) => {
   const type = event.target instanceof HTMLElement ? event.target.dataset.template : undefined;
   if (!type) return;
   ui.message.value = template(type);
+  refreshControls();
   ui.message.focus();
 });
+ui.message.addEventListener('input', refreshControls);
 ui.devToken.addEventListener('click', () => void fetchDevToken());
 ui.clearLog.addEventListener('click', () => ui.log.replaceChildren());
 for (const input of [ui.endpoint, ui.param, ui.token]) {

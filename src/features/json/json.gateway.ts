@@ -1,6 +1,7 @@
 import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websockets';
 import { SessionRefresh } from '../../auth/session-refresh.service';
 import { Endpoints } from '../../protocol/endpoints';
+import { normaliseId } from '../../protocol/ids';
 import { jsonReply, JsonMessageType as T, type JsonReply } from '../../protocol/json-messages';
 import type { Connection } from '../../transport/connection';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
@@ -35,8 +36,9 @@ export class JsonGateway {
     @ConnectedSocket() client: Connection,
     @MessageBody('payload', WsValidationPipe) { channel }: ChannelDto,
   ): JsonReply {
-    this.channels.subscribe(client, channel);
-    return jsonReply(T.subscribed, { channel });
+    const id = normaliseId(channel);
+    this.channels.subscribe(client, id);
+    return jsonReply(T.subscribed, { channel: id });
   }
 
   @SubscribeMessage(T.unsubscribe)
@@ -44,8 +46,9 @@ export class JsonGateway {
     @ConnectedSocket() client: Connection,
     @MessageBody('payload', WsValidationPipe) { channel }: ChannelDto,
   ): JsonReply {
-    this.channels.unsubscribe(client, channel);
-    return jsonReply(T.unsubscribed, { channel });
+    const id = normaliseId(channel);
+    this.channels.unsubscribe(client, id);
+    return jsonReply(T.unsubscribed, { channel: id });
   }
 
   /** Moves the token deadline of an authenticated connection; same subject only. */
@@ -62,7 +65,8 @@ export class JsonGateway {
     @ConnectedSocket() client: Connection,
     @MessageBody('payload', WsValidationPipe) { channel, message }: PublishDto,
   ): JsonReply {
-    this.channels.publish(channel, message, client);
-    return jsonReply(T.published, { channel });
+    const id = normaliseId(channel);
+    this.channels.publish(id, message, client);
+    return jsonReply(T.published, { channel: id });
   }
 }

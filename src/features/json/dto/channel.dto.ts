@@ -1,9 +1,12 @@
-import { IsString, Matches } from 'class-validator';
-import { ID_PATTERN, ID_RULE_DESCRIPTION } from '../../../protocol/ids';
+import { IsString } from 'class-validator';
+import { IsId } from '../../../common/is-id.decorator';
 
-/** Payload of `subscribe` and `unsubscribe`. */
+/**
+ * Payload of `subscribe` and `unsubscribe`. The pipe hands the handler the channel as sent; the
+ * handler uses its canonical form (`canonicalId`), which the reply echoes.
+ */
 export class ChannelDto {
   @IsString()
-  @Matches(ID_PATTERN, { message: `channel must be ${ID_RULE_DESCRIPTION}` })
+  @IsId()
   channel!: string;
 }
