@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Switchboard: build with the dev toolchain, run on production dependencies only, as a non-root user.
-ARG NODE_VERSION=20
+# Node 24 LTS, the line CI tests the image's runtime on (.ci/node24 pins the same major).
+ARG NODE_VERSION=24
 
 # ---- build: every dependency, then compile src/ to dist/
 FROM node:${NODE_VERSION}-bookworm-slim AS build

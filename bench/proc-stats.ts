@@ -50,15 +50,16 @@ export function cpuBusyMicros(): number[] {
 export interface Machine {
   readonly cpuModel: string;
   readonly cores: number;
+  /** The Node version the servers and load clients run on (bench --node). */
   readonly node: string;
   readonly kernel: string;
   readonly taskset: boolean;
 }
 
-export function machine(): Machine {
+export function machine(node: string): Machine {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   const taskset = spawnSync('taskset', ['--version'], { encoding: 'utf8' }).status === 0;
-  return { cpuModel: model.trim(), cores: cpus().length, node: process.version, kernel, taskset };
+  return { cpuModel: model.trim(), cores: cpus().length, node, kernel, taskset };
 }

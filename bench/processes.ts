@@ -142,6 +142,8 @@ export interface Server extends Spawned {
 /** Starts a Node server script on a free port and waits until GET `healthPath` answers 200. */
 export async function startNodeServer(options: {
   readonly name: string;
+  /** The `node` binary to run it on. */
+  readonly node: string;
   readonly script: string;
   readonly args?: (port: number) => string[];
   readonly nodeFlags?: readonly string[];
@@ -152,7 +154,7 @@ export async function startNodeServer(options: {
 }): Promise<Server> {
   const port = await freePort();
   const argv = [
-    process.execPath,
+    options.node,
     ...(options.nodeFlags ?? []),
     options.script,
     ...(options.args?.(port) ?? []),
@@ -220,9 +222,15 @@ export class LoadClient {
     });
   }
 
-  static start(name: string, script: string, job: ClientJob, placement: Placement): LoadClient {
+  static start(
+    name: string,
+    script: string,
+    job: ClientJob,
+    placement: Placement,
+    node: string,
+  ): LoadClient {
     const cpu = placement.taskset ? placement.clientCpu : undefined;
-    const spawned = spawnPinned(name, [process.execPath, script, JSON.stringify(job)], {
+    const spawned = spawnPinned(name, [node, script, JSON.stringify(job)], {
       cpu,
       env: { PATH: process.env.PATH, NODE_ENV: 'production' },
       cwd: process.cwd(),

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --profile] [--warmup-ms N] [--measure-ms N] [--rounds N]`: Switchboard
+ * `npm run bench [-- --profile] [--warmup-ms N] [--measure-ms N] [--rounds N] [--node 24|PATH]`: Switchboard
  * against a bare-`ws` baseline on the same machine in one run. See bench/README.md for what is
  * measured and how.
  *
@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import * as ts from 'typescript';
 import type { BurstJob, RequestReplyJob, RoomJob } from './client-protocol';
+import { resolveNodeBinary } from './node-binary';
 import { summarize } from './profile-summary';
 import {
   ClientFailure,
@@ -77,11 +78,14 @@ interface Options {
   readonly timing: Timing;
   /** How many times each throughput scenario is measured on each server. */
   readonly rounds: number;
+  /** `--node`: 24 or the path of a node binary for servers and clients; the runner's by default. */
+  readonly node?: string;
 }
 
 function parseOptions(argv: readonly string[]): Options {
   let profile = false;
   let rounds = DEFAULT_ROUNDS;
+  let node: string | undefined;
   let { warmupMs, measureMs } = DEFAULT_TIMING;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -95,12 +99,15 @@ function parseOptions(argv: readonly string[]): Options {
     else if (arg === '--warmup-ms') warmupMs = value(100);
     else if (arg === '--measure-ms') measureMs = value(100);
     else if (arg === '--rounds') rounds = value(1);
-    else
+    else if (arg === '--node') {
+      node = argv[++i];
+      if (!node) throw new Error('--node needs 24 or the path of a node binary');
+    } else
       throw new Error(
-        `unknown option ${arg} (known: --profile, --warmup-ms N, --measure-ms N, --rounds N)`,
+        `unknown option ${arg} (known: --profile, --warmup-ms N, --measure-ms N, --rounds N, --node 24|PATH)`,
       );
   }
-  return { profile, rounds, timing: { warmupMs, measureMs } };
+  return { profile, rounds, node, timing: { warmupMs, measureMs } };
 }
 
 function progress(line: string): void {
@@ -173,8 +180,9 @@ class Bench {
   constructor(
     readonly placement: Placement,
     timing: Timing,
+    readonly node: string,
   ) {
-    this.context = { clientScript: join(JS_DIR, 'load-client.js'), placement, timing };
+    this.context = { node, clientScript: join(JS_DIR, 'load-client.js'), placement, timing };
   }
 
   private get serverCpu(): number | undefined {
@@ -202,6 +210,7 @@ class Bench {
   ): Promise<Server> {
     const server = await startNodeServer({
       name,
+      node: this.node,
       script: MAIN,
       nodeFlags: nodeFlags(options),
       env: (port) => ({
@@ -222,6 +231,7 @@ class Bench {
   async baseline(name: string, options: ServerOptions = {}): Promise<Server> {
     const server = await startNodeServer({
       name,
+      node: this.node,
       script: join(JS_DIR, 'baseline-server.js'),
       args: (port) => [String(port)],
       nodeFlags: nodeFlags(options),
@@ -352,9 +362,11 @@ async function profileRuns(bench: Bench): Promise<ProfileSummary[]> {
 
 async function runAll(options: Options): Promise<BenchResults> {
   const startedAt = Date.now();
-  const info = machine();
+  const node = resolveNodeBinary(options.node, ROOT);
+  const info = machine(node.version);
+  const runner = node.version === process.version ? '' : ` (the runner on ${process.version})`;
   process.stdout.write(
-    `Machine: ${info.cpuModel}, ${info.cores} cores, Node ${info.node}, Linux ${info.kernel}\n`,
+    `Machine: ${info.cpuModel}, ${info.cores} cores, Node ${info.node}${runner}, Linux ${info.kernel}\n`,
   );
   if (info.taskset) {
     // The runner itself (mostly idle) stays off the server CPU, threads included.
@@ -371,7 +383,7 @@ async function runAll(options: Options): Promise<BenchResults> {
   progress(
     `load from other processes: ${background.map((p, i) => `CPU${i} ${p.toFixed(0)} %`).join(', ')}`,
   );
-  const bench = new Bench(placement, options.timing);
+  const bench = new Bench(placement, options.timing, node.path);
 
   // Idle first, each on a fresh process, so RSS "before" is a server that has done nothing else.
   progress(`idle: ${IDLE_CONNECTIONS} connections, baseline`);

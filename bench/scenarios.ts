@@ -52,6 +52,8 @@ export interface ThroughputFigures {
 }
 
 export interface ScenarioContext {
+  /** The `node` binary the load clients run on: the servers' (see bench/node-binary.ts). */
+  readonly node: string;
   readonly clientScript: string;
   readonly placement: Placement;
   readonly timing: Timing;
@@ -106,6 +108,7 @@ export async function measureThroughput(
     context.clientScript,
     job,
     context.placement,
+    context.node,
   );
   try {
     await client.next('ready');
@@ -279,6 +282,7 @@ async function holdConnections(
     context.clientScript,
     job,
     context.placement,
+    context.node,
   );
   try {
     const { connections: opened } = await client.next('ready');
@@ -313,6 +317,7 @@ export async function measureBurst(job: BurstJob, context: ScenarioContext): Pro
     context.clientScript,
     job,
     context.placement,
+    context.node,
   );
   try {
     await client.next('ready');

@@ -105,6 +105,16 @@ describe('Dockerfile', () => {
     expect(stages.map((stage) => stage.name)).toEqual(['build', 'runtime']);
   });
 
+  it('builds and runs on Node 24 LTS: the major CI tests on and package.json engines admits', () => {
+    const major = /^ARG NODE_VERSION=(\d+)$/m.exec(read('Dockerfile'))?.[1];
+    expect(major).toBe('24');
+    for (const stage of stages)
+      expect(stage.instructions[0]).toMatch(/^FROM node:\$\{NODE_VERSION\}-/);
+    expect(/^NODE24_VERSION=(\d+)\./m.exec(read('.ci/node24'))?.[1]).toBe(major);
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines;
+    expect(engines.node.split('||').map((range) => range.trim())).toContain(`^${major}.0.0`);
+  });
+
   it('builds with every dependency: npm ci, then npm run build', () => {
     expect(has(build, /^RUN npm ci(?!.*--omit)/)).toBe(true);
     expect(has(build, /^RUN npm run build\b/)).toBe(true);
