@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
+import type { Environment } from '../../src/config/load-config';
 import type { RunningApp } from '../support/app';
 import { scrape, waitForSample } from '../support/metrics';
 import { describeWithRedis, inspector, uniquePrefix, waitForSubscribers } from '../support/redis';
@@ -22,7 +23,7 @@ describeWithRedis(
     const clients: TestClients[] = [];
     const url = (user: string, password: string) =>
       redis().url.replace('redis://', `redis://${user}:${password}@`);
-    const start = async (env: Record<string, string>) => {
+    const start = async (env: Environment) => {
       const [running] = await startInstances(1, env);
       started.push(running);
       const onIt = new TestClients(() => running.wsUrl);
