@@ -1,6 +1,7 @@
 import type { LogLevel } from '@nestjs/common';
 import { pino, type DestinationStream, type Level, type LevelWithSilent, type Logger } from 'pino';
 import { pinoHttp, type HttpLogger, type StdSerializedResults } from 'pino-http';
+import { MAX_LOGGED_PATH_CHARS } from './connection-log';
 import { capLine } from './line-cap';
 import { REDACTED, REDACTED_PATHS, scrubTokens } from './redaction';
 
@@ -43,7 +44,7 @@ export const MAX_USER_AGENT_CHARS = 256;
  *      "res":{"statusCode"},"durationMs"}
  *
  * An allow-list: no header but the user agent (cut at MAX_USER_AGENT_CHARS), and the path
- * without its query, so neither credentials (x-api-key, cookies, `?token=`) nor a client's
+ * without its query (cut at MAX_LOGGED_PATH_CHARS), so neither credentials (x-api-key, cookies, `?token=`) nor a client's
  * padding reach the log whatever their name or size. WebSocket upgrades never reach this
  * middleware: the adapter logs them (connection-log.ts).
  */
@@ -63,7 +64,7 @@ function serializeRequest(req: SerializedRequest): Record<string, unknown> {
   const userAgent = req.headers['user-agent'];
   return {
     method: req.method,
-    path: query === -1 ? req.url : req.url.slice(0, query),
+    path: (query === -1 ? req.url : req.url.slice(0, query)).slice(0, MAX_LOGGED_PATH_CHARS),
     remoteAddress: req.remoteAddress,
     userAgent: userAgent?.slice(0, MAX_USER_AGENT_CHARS),
   };
