@@ -92,9 +92,7 @@ export class BusFrameCodec {
       }
     }
     const decoded = decodeEnvelope(frame.toString('utf8', start));
-    return decoded.ok
-      ? { kind: 'envelope', envelope: decoded.envelope }
-      : rejected(decoded.error);
+    return decoded.ok ? { kind: 'envelope', envelope: decoded.envelope } : rejected(decoded.error);
   }
 }
 

@@ -25,11 +25,7 @@ export interface Envelope {
 
 /** Why an envelope was refused; stable, so it can label a counter. */
 export type EnvelopeError =
-  | 'invalid-json'
-  | 'not-an-object'
-  | 'unknown-version'
-  | 'invalid-field'
-  | 'too-deep';
+  'invalid-json' | 'not-an-object' | 'unknown-version' | 'invalid-field' | 'too-deep';
 
 export type DecodeResult =
   | { readonly ok: true; readonly envelope: Envelope }

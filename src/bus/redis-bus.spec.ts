@@ -4,7 +4,6 @@ import type { RedisOptions } from 'ioredis';
 import { Clock } from '../common/clock';
 import type { BusMessage } from './bus';
 import { encodeEnvelope } from './envelope';
-import { ReplyError } from 'ioredis';
 import { BusFrameCodec } from './bus-frame';
 import {
   MAX_PENDING_PUBLISHES,
@@ -96,8 +95,11 @@ class FakeConnection extends EventEmitter implements RedisConnection {
   }
 }
 
-const noPermission = (command: string) =>
-  new ReplyError(`NOPERM User sb has no permissions to run the '${command}' command`);
+/** What ioredis rejects a command with when Redis answers it with an error. */
+const noPermission = (command: string): Error =>
+  Object.assign(new Error(`NOPERM User sb has no permissions to run the '${command}' command`), {
+    name: 'ReplyError',
+  });
 
 const refused = () =>
   Object.assign(new Error('connect ECONNREFUSED redis://:hunter2@10.0.0.1:6379'), {

@@ -1,5 +1,4 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { ReplyError } from 'ioredis';
 import type { Clock } from '../common/clock';
 import { Bus, type BusListener, type BusMessage, type BusProblemCounts } from './bus';
 import { BusFrameCodec, maxFrameBytes, type FrameRejection } from './bus-frame';
@@ -231,7 +230,7 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   private readonly onPublishFailed = (error: unknown): void => {
     this.droppedCount++;
     // Any other rejection means the connection dropped first: the outage is logged once elsewhere.
-    if (!(error instanceof ReplyError)) return;
+    if (!isReplyError(error)) return;
     this.publishRefusedAt = this.options.clock.now();
     this.onCommandError('PUBLISH', error, 'the message did not reach the other instances');
   };
@@ -407,6 +406,14 @@ function describeError(error: unknown): string {
   if (typeof code === 'string') return code;
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/rediss?:\/\/\S*/gi, '<redis url>').slice(0, 200);
+}
+
+/**
+ * Whether Redis answered the command with an error (ioredis's ReplyError: NOPERM, WRONGTYPE...),
+ * as opposed to the connection failing under it. By name: ioredis's class is untyped.
+ */
+function isReplyError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError';
 }
 
 async function close(connection: RedisConnection): Promise<void> {

@@ -52,7 +52,10 @@ describe('ConnectionLog', () => {
     log.close({ endpoint: 'echo', id: 'a.1', code: 1000, durationMs: 5 });
     expect(lines).toEqual([
       ['info', { msg: 'connection open', endpoint: 'echo', id: 'a.1' }],
-      ['info', { msg: 'connection closed', endpoint: 'echo', id: 'a.1', code: 1000, durationMs: 5 }],
+      [
+        'info',
+        { msg: 'connection closed', endpoint: 'echo', id: 'a.1', code: 1000, durationMs: 5 },
+      ],
     ]);
   });
 

@@ -69,7 +69,11 @@ export class ConnectionLog {
     this.roll();
     if (this.refusedLines < CONNECTION_LOG_BURST) {
       this.refusedLines++;
-      const entry = { msg: 'upgrade refused', ...line, path: line.path.slice(0, MAX_LOGGED_PATH_CHARS) };
+      const entry = {
+        msg: 'upgrade refused',
+        ...line,
+        path: line.path.slice(0, MAX_LOGGED_PATH_CHARS),
+      };
       if (line.status >= 500) this.log.warn(entry);
       else this.log.log(entry);
       return;

@@ -9,6 +9,19 @@ import { redisEnv, startInstances, waitForReadiness } from './cluster';
 
 const COMMAND_ERRORS = 'switchboard_bus_command_errors_total';
 const DISCONNECTS = 'switchboard_bus_subscriber_disconnects_total';
+/** The README's ACL for an instance, with the channel pattern of these tests' prefixes. */
+const INSTANCE_ACL = [
+  'resetchannels',
+  '&test:*',
+  '-@all',
+  '+publish',
+  '+subscribe',
+  '+unsubscribe',
+  '+ping',
+  '+info',
+  '+client|setname',
+  '+quit',
+];
 
 /**
  * A Redis that refuses what the bus asks of it: credentials, ACLs without +publish or
@@ -33,12 +46,13 @@ describeWithRedis(
 
     beforeAll(async () => {
       admin = inspector(redis().url);
+      // `full` has what the README's deployment section grants an instance, and nothing more.
       for (const [user, rules] of [
-        ['full', []],
-        ['nopub', ['-publish']],
-        ['nosub', ['-subscribe']],
+        ['full', INSTANCE_ACL],
+        ['nopub', [...INSTANCE_ACL, '-publish']],
+        ['nosub', [...INSTANCE_ACL, '-subscribe']],
       ] as const) {
-        await admin.call('ACL', 'SETUSER', user, 'on', `>${user}-pass`, '~*', '&*', '+@all', ...rules);
+        await admin.call('ACL', 'SETUSER', user, 'reset', 'on', `>${user}-pass`, ...rules);
       }
       // Connections opened before (this one) stay authenticated as the default user.
       await admin.call('CONFIG', 'SET', 'requirepass', 'default-pass');
@@ -100,7 +114,9 @@ describeWithRedis(
 
         await waitForSample(denied.running.server, COMMAND_ERRORS, { command: 'SUBSCRIBE' }, 1);
         await waitForReadiness(denied.running, 503, 100);
-        expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^Redis refused SUBSCRIBE \(NOPERM/));
+        expect(warn).toHaveBeenCalledWith(
+          expect.stringMatching(/^Redis refused SUBSCRIBE \(NOPERM/),
+        );
 
         await admin.call('ACL', 'SETUSER', 'nosub', '+subscribe');
         // Retried every heartbeat (500 ms), not only on reconnection.
@@ -131,7 +147,9 @@ describeWithRedis(
         await waitForSample(running.server, DISCONNECTS, {}, 1);
         expect((await scrape(running.server)).value('switchboard_bus_dropped_total')).toBe(0);
         expect(warn).toHaveBeenCalledWith(
-          expect.stringMatching(/^Redis closed the subscriber connection.*are lost for this instance/),
+          expect.stringMatching(
+            /^Redis closed the subscriber connection.*are lost for this instance/,
+          ),
         );
         await waitForReadiness(running, 200, 3000);
         await waitForSubscribers(admin, `${prefix}room:burst`, 1);
