@@ -96,8 +96,11 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   private readonly commandErrors = new Map<string, number>();
   private subscriberDisconnects = 0;
   private subscriberWasReady = false;
-  /** The outage under way began with the subscriber alone: the publisher stayed ready. */
-  private subscriberOnlyOutage = false;
+  /**
+   * The publisher connection went down during the outage under way. When it did not, only the
+   * subscriber was lost (Redis cut it for its output buffer, say) and no publish was dropped.
+   */
+  private publisherLost = false;
   private subscribeRefused = false;
   /** When Redis last refused a PUBLISH, while no PUBLISH succeeded since; else undefined. */
   private publishRefusedAt?: number;
@@ -124,6 +127,7 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     }
     this.subscriber.on('ready', this.onSubscriberReady);
     this.subscriber.on('close', this.onSubscriberClosed);
+    this.publisher.on('close', this.onPublisherClosed);
     this.subscriber.on('messageBuffer', this.onMessage);
     this.heartbeat = setInterval(this.ping, options.heartbeatMs ?? HEARTBEAT_MS);
     this.heartbeat.unref();
@@ -274,6 +278,10 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     );
   }
 
+  private readonly onPublisherClosed = (): void => {
+    this.publisherLost = true;
+  };
+
   private readonly onSubscriberReady = (): void => {
     this.subscriberWasReady = true;
     this.settleSubscriptions();
@@ -340,10 +348,11 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
         const seconds = ((now - this.downSince) / 1000).toFixed(1);
         const dropped = this.droppedCount - this.droppedAtDown;
         this.logger.log(
-          this.subscriberOnlyOutage
-            ? `Redis subscriber connection restored after ${seconds} s; what the other ` +
-                'instances published meanwhile did not reach this one'
-            : `Redis connection restored after ${seconds} s; ${dropped} publish(es) dropped meanwhile`,
+          this.publisherLost
+            ? `Redis connection restored after ${seconds} s; ${dropped} publish(es) dropped meanwhile`
+            : `Redis subscriber connection restored after ${seconds} s; what the other ` +
+                'instances published meanwhile did not reach this one (if Redis logged ' +
+                '"output buffer limits", raise client-output-buffer-limit pubsub)',
         );
       } else if (this.link === 'connecting') {
         this.logger.log(`Connected to Redis (channel prefix "${this.options.prefix}")`);
@@ -356,15 +365,11 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     // (one connection being ready before the other is no outage).
     if (this.link === 'down' || (this.link === 'connecting' && !this.anyRetrying())) return;
     const reason = this.lastError === undefined ? '' : ` (${this.lastError})`;
-    this.subscriberOnlyOutage = this.link === 'up' && this.publisher.status === 'ready';
+    this.publisherLost = this.publisher.status !== 'ready';
     this.logger.warn(
-      this.subscriberOnlyOutage
-        ? `Redis closed the subscriber connection${reason}: messages the other instances publish ` +
-            'until it is back are lost for this instance (publishes still go out). If Redis ' +
-            'logged "output buffer limits", raise client-output-buffer-limit pubsub'
-        : `${this.link === 'up' ? 'Lost the Redis connection' : 'Cannot reach Redis'}${reason}: ` +
-            'cross-instance delivery is paused and publishes are dropped until it returns; ' +
-            'local delivery continues',
+      `${this.link === 'up' ? 'Lost the Redis connection' : 'Cannot reach Redis'}${reason}: ` +
+        'cross-instance delivery is paused and publishes are dropped until it returns; what ' +
+        'the other instances publish meanwhile is lost for this one; local delivery continues',
     );
     this.link = 'down';
     this.downSince = now;

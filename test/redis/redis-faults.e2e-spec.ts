@@ -132,6 +132,7 @@ describeWithRedis(
 
     it('counts a subscriber Redis cut for its output buffer as a disconnect, not as dropped publishes', async () => {
       const warn = jest.spyOn(Logger.prototype, 'warn');
+      const log = jest.spyOn(Logger.prototype, 'log');
       const prefix = uniquePrefix();
       const { running, onIt } = await start(redisEnv(url('full', 'full-pass'), prefix));
       await waitForReadiness(running, 200, 5000);
@@ -147,11 +148,14 @@ describeWithRedis(
         await waitForSample(running.server, DISCONNECTS, {}, 1);
         expect((await scrape(running.server)).value('switchboard_bus_dropped_total')).toBe(0);
         expect(warn).toHaveBeenCalledWith(
-          expect.stringMatching(
-            /^Redis closed the subscriber connection.*are lost for this instance/,
-          ),
+          expect.stringMatching(/^Lost the Redis connection.*is lost for this one/),
         );
         await waitForReadiness(running, 200, 3000);
+        expect(log).toHaveBeenCalledWith(
+          expect.stringMatching(
+            /^Redis subscriber connection restored .*did not reach this one.*client-output-buffer-limit pubsub/,
+          ),
+        );
         await waitForSubscribers(admin, `${prefix}room:burst`, 1);
         await admin.publish(
           `${prefix}room:burst`,
@@ -161,6 +165,7 @@ describeWithRedis(
       } finally {
         await admin.call('CONFIG', 'SET', 'client-output-buffer-limit', limit[1]);
         warn.mockRestore();
+        log.mockRestore();
       }
     });
   },
