@@ -330,7 +330,7 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
       return;
     }
     const { origin, data, sender, skipSender } = decoded.envelope;
-    // A frame whose origin is ours but not where encode puts it was not written by us either.
+    // Our origin without our encoder's prefix: not written by this instance, yet claiming to be.
     if (origin === instance) return;
     this.listeners.dispatch({ topic: channel.slice(prefix.length), data, sender, skipSender });
   };
