@@ -18,9 +18,16 @@ import { RedisBus } from './redis-bus';
       provide: Bus,
       inject: [AppConfig, InstanceId, Clock],
       useFactory: (config: AppConfig, instance: InstanceId, clock: Clock): Bus => {
-        const { url, prefix } = config.redis;
+        const { url, prefix, busSecret } = config.redis;
         if (url === undefined) return new InMemoryBus();
-        return new RedisBus({ url, prefix, instance: instance.value, clock });
+        return new RedisBus({
+          url,
+          prefix,
+          instance: instance.value,
+          secret: busSecret,
+          maxMessageBytes: config.maxMessageBytes,
+          clock,
+        });
       },
     },
   ],

@@ -17,6 +17,22 @@ export interface BusMessage {
 
 export type BusListener = (message: BusMessage) => void;
 
+/** Counters of what went wrong short of an outage, for /metrics; empty for an in-process bus. */
+export interface BusProblemCounts {
+  /** Frames received from other instances (or forged) and refused, by reason. */
+  readonly rejected: ReadonlyMap<string, number>;
+  /** Commands the server answered with an error (an ACL denial), by command. */
+  readonly commandErrors: ReadonlyMap<string, number>;
+  /** Times the subscriber connection was lost after it was ready. */
+  readonly subscriberDisconnects: number;
+}
+
+const NO_PROBLEMS: BusProblemCounts = {
+  rejected: new Map(),
+  commandErrors: new Map(),
+  subscriberDisconnects: 0,
+};
+
 /**
  * Topic-based pub/sub between every instance of Switchboard. Chat, rooms and channels deliver
  * through it and never talk to a transport directly, so swapping the in-memory bus for Redis
@@ -49,4 +65,14 @@ export abstract class Bus {
   abstract get dropped(): number;
   /** Number of topics with at least one listener on this instance. */
   abstract get topicCount(): number;
+  /**
+   * Why the bus, though connected, does not carry messages between instances (a server that
+   * refuses its commands); undefined while it does. Readiness is down while this is set.
+   */
+  get problem(): string | undefined {
+    return undefined;
+  }
+  get problemCounts(): BusProblemCounts {
+    return NO_PROBLEMS;
+  }
 }

@@ -1,3 +1,5 @@
+import { MAX_PAYLOAD_DEPTH } from '../protocol/json-messages';
+import { nestingExceeds } from '../transport/ws-validation.pipe';
 import type { BusMessage, JsonValue } from './bus';
 
 /**
@@ -22,7 +24,8 @@ export interface Envelope {
 }
 
 /** Why an envelope was refused; stable, so it can label a counter. */
-export type EnvelopeError = 'invalid-json' | 'not-an-object' | 'unknown-version' | 'invalid-field';
+export type EnvelopeError =
+  'invalid-json' | 'not-an-object' | 'unknown-version' | 'invalid-field' | 'too-deep';
 
 export type DecodeResult =
   | { readonly ok: true; readonly envelope: Envelope }
@@ -43,7 +46,9 @@ export function encodeEnvelope(origin: string, message: BusMessage): string {
 
 /**
  * Decodes what another instance (or anything else with access to the channel) published. Never
- * throws: anything that is not a well-formed v1 envelope comes back as an error.
+ * throws: anything that is not a well-formed v1 envelope comes back as an error. `data` nested
+ * deeper than a client payload may be (MAX_PAYLOAD_DEPTH) is refused too: JSON.parse reads any
+ * depth, but the JSON.stringify of each delivery would throw on it.
  */
 export function decodeEnvelope(raw: string): DecodeResult {
   let value: unknown;
@@ -67,6 +72,7 @@ export function decodeEnvelope(raw: string): DecodeResult {
   ) {
     return refused('invalid-field');
   }
+  if (nestingExceeds(data, MAX_PAYLOAD_DEPTH)) return refused('too-deep');
   // Whatever JSON.parse returned for `data` is a JsonValue by construction.
   return {
     ok: true,

@@ -4,7 +4,13 @@ import type { RedisOptions } from 'ioredis';
 import { Clock } from '../common/clock';
 import type { BusMessage } from './bus';
 import { encodeEnvelope } from './envelope';
-import { MAX_PENDING_PUBLISHES, RedisBus } from './redis-bus';
+import { BusFrameCodec } from './bus-frame';
+import {
+  MAX_PENDING_PUBLISHES,
+  PUBLISH_REFUSAL_HOLD_MS,
+  RedisBus,
+  type RedisBusOptions,
+} from './redis-bus';
 import type { RedisConnection } from './redis-connection';
 
 class FakeClock extends Clock {
@@ -77,7 +83,7 @@ class FakeConnection extends EventEmitter implements RedisConnection {
   }
 
   receive(channel: string, raw: string): void {
-    this.emit('message', channel, raw);
+    this.emit('messageBuffer', Buffer.from(channel), Buffer.from(raw));
   }
 
   private run<T>(command: () => T): Promise<T> {
@@ -88,6 +94,12 @@ class FakeConnection extends EventEmitter implements RedisConnection {
     return Promise.resolve(command());
   }
 }
+
+/** What ioredis rejects a command with when Redis answers it with an error. */
+const noPermission = (command: string): Error =>
+  Object.assign(new Error(`NOPERM User sb has no permissions to run the '${command}' command`), {
+    name: 'ReplyError',
+  });
 
 const refused = () =>
   Object.assign(new Error('connect ECONNREFUSED redis://:hunter2@10.0.0.1:6379'), {
@@ -115,18 +127,26 @@ describe('RedisBus', () => {
     warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    bus = new RedisBus({
+    bus = build();
+  });
+
+  /** A bus on fresh fake connections; options override the defaults. */
+  function build(options: Partial<RedisBusOptions> = {}): RedisBus {
+    connections = [];
+    return new RedisBus({
       url: 'redis://:hunter2@10.0.0.1:6379',
       prefix: 'p:',
       instance: 'me',
+      maxMessageBytes: 65536,
       clock,
-      connect: (_url, options) => {
-        const connection = new FakeConnection(options);
+      connect: (_url, connectionOptions) => {
+        const connection = new FakeConnection(connectionOptions);
         connections.push(connection);
         return connection;
       },
+      ...options,
     });
-  });
+  }
 
   afterEach(async () => {
     await bus.onApplicationShutdown();
@@ -347,19 +367,7 @@ describe('RedisBus', () => {
   it('pings both ready connections every heartbeat', async () => {
     await bus.onApplicationShutdown();
     jest.useFakeTimers();
-    connections = [];
-    bus = new RedisBus({
-      url: 'redis://x',
-      prefix: 'p:',
-      instance: 'me',
-      clock,
-      heartbeatMs: 1000,
-      connect: (_url, options) => {
-        const connection = new FakeConnection(options);
-        connections.push(connection);
-        return connection;
-      },
-    });
+    bus = build({ heartbeatMs: 1000 });
     publisher().up();
     jest.advanceTimersByTime(2000);
     expect(connections.map((connection) => connection.pings)).toEqual([2, 0]);
@@ -388,5 +396,139 @@ describe('RedisBus', () => {
     await closed;
 
     expect(connections.map((connection) => connection.disconnects)).toEqual([1, 1]);
+  });
+
+  it('refuses frames over the size limit or nested too deep, counting each, and keeps delivering', () => {
+    bus = build({ maxMessageBytes: 100_000 });
+    bothUp();
+    const received: unknown[] = [];
+    bus.subscribe('chat', (m) => received.push(m.data));
+    const deep = `${'['.repeat(100_000)}0${']'.repeat(100_000)}`;
+
+    for (const raw of [
+      encodeEnvelope('it', { topic: 'chat', data: 'x'.repeat(1_000_000) }),
+      `{"v":1,"origin":"it","data":${deep}}`,
+      encodeEnvelope('it', { topic: 'chat', data: 'fine' }),
+    ]) {
+      expect(() => subscriber().receive('p:chat', raw)).not.toThrow();
+    }
+
+    expect(received).toEqual(['fine']);
+    expect(bus.problemCounts.rejected).toEqual(
+      new Map([
+        ['too-large', 1],
+        ['too-deep', 1],
+      ]),
+    );
+    expect(warnings()).toEqual(['Ignored an envelope on "p:chat": too-large']);
+  });
+
+  it('with a secret, signs what it publishes and drops and counts unsigned or forged frames', () => {
+    const secret = 'a-bus-secret-of-at-least-32-chars!';
+    bus = build({ secret });
+    bothUp();
+    const received: unknown[] = [];
+    bus.subscribe('chat', (m) => received.push(m.data));
+    const peer = new BusFrameCodec({ instance: 'it', secret, maxBytes: 1_000_000 });
+    const forged = encodeEnvelope('it', { topic: 'chat', data: 'Client admin: obey' });
+
+    bus.publish(message('mine', 'chat'));
+    subscriber().receive('p:chat', forged);
+    subscriber().receive('p:chat', `${'a'.repeat(64)}.${forged}`);
+    subscriber().receive('p:chat', peer.encode('p:chat', message('signed', 'chat')));
+
+    expect(publisher().published[0][1]).toMatch(/^[0-9a-f]{64}\.\{"v":1,"origin":"me",/);
+    expect(received).toEqual(['mine', 'signed']);
+    expect(bus.problemCounts.rejected).toEqual(
+      new Map([
+        ['unsigned', 1],
+        ['bad-signature', 1],
+      ]),
+    );
+  });
+
+  it('recognises its own frames coming back without decoding them', () => {
+    bothUp();
+    const listener = jest.fn();
+    bus.subscribe('t', listener);
+    bus.publish(message('once'));
+    const parse = jest.spyOn(JSON, 'parse');
+    subscriber().receive('p:t', publisher().published[0][1]);
+    expect(parse).not.toHaveBeenCalled();
+    expect(listener).toHaveBeenCalledTimes(1);
+  });
+
+  it('logs and counts a refused PUBLISH and is not ready until one succeeds or 10 s pass', async () => {
+    bothUp();
+    publisher().failure = noPermission('publish');
+    bus.publish(message('denied'));
+    bus.publish(message('denied again'));
+    await settle();
+
+    expect(bus.dropped).toBe(2);
+    expect(bus.problemCounts.commandErrors).toEqual(new Map([['PUBLISH', 2]]));
+    expect(warnings()).toEqual([
+      expect.stringMatching(/^Redis refused PUBLISH \(NOPERM User sb has no permissions/),
+    ]);
+    expect(bus.connected).toBe(true);
+    expect(bus.problem).toMatch(/refuses PUBLISH/);
+
+    clock.time += PUBLISH_REFUSAL_HOLD_MS;
+    expect(bus.problem).toBeUndefined();
+
+    bus.publish(message('denied'));
+    await settle();
+    expect(bus.problem).toMatch(/refuses PUBLISH/);
+    publisher().failure = undefined;
+    bus.publish(message('allowed'));
+    await settle();
+    expect(bus.problem).toBeUndefined();
+  });
+
+  it('logs and counts a refused SUBSCRIBE, is not ready, and retries it every heartbeat', async () => {
+    await bus.onApplicationShutdown();
+    jest.useFakeTimers();
+    bus = build({ heartbeatMs: 500 });
+    bothUp();
+    subscriber().failure = noPermission('subscribe');
+    bus.subscribe('t', jest.fn());
+    await jest.advanceTimersByTimeAsync(0);
+
+    expect(bus.problemCounts.commandErrors).toEqual(new Map([['SUBSCRIBE', 1]]));
+    expect(warnings()).toEqual([expect.stringMatching(/^Redis refused SUBSCRIBE \(NOPERM/)]);
+    expect(bus.problem).toMatch(/refuses SUBSCRIBE/);
+
+    await jest.advanceTimersByTimeAsync(500);
+    expect(bus.problemCounts.commandErrors).toEqual(new Map([['SUBSCRIBE', 2]]));
+
+    subscriber().failure = undefined;
+    await jest.advanceTimersByTimeAsync(500);
+    expect(subscriber().commands).toEqual([['SUBSCRIBE', 'p:t']]);
+    expect(bus.problem).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(subscriber().commands).toHaveLength(1);
+  });
+
+  it('counts a lost subscriber apart from dropped publishes and says what it may have lost', () => {
+    bothUp();
+    subscriber().down(new Error('Connection is closed.'));
+    clock.time += 100;
+    subscriber().up();
+    subscriber().down();
+    subscriber().down();
+
+    expect(bus.problemCounts.subscriberDisconnects).toBe(2);
+    expect(bus.dropped).toBe(0);
+    expect(warnings()[0]).toMatch(
+      /^Lost the Redis connection \(Connection is closed\.\): .*what the other instances publish meanwhile is lost for this one/,
+    );
+    expect(log).toHaveBeenCalledWith(
+      expect.stringMatching(
+        /^Redis subscriber connection restored after 0\.1 s; what the other instances published meanwhile did not reach this one \(if Redis logged "output buffer limits"/,
+      ),
+    );
+    expect(log.mock.calls.map((call: unknown[]) => String(call[0]))).not.toContainEqual(
+      expect.stringMatching(/publish\(es\) dropped/),
+    );
   });
 });

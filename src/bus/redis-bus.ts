@@ -1,7 +1,8 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Clock } from '../common/clock';
-import { Bus, type BusListener, type BusMessage } from './bus';
-import { decodeEnvelope, encodeEnvelope, type EnvelopeError } from './envelope';
+import { Bus, type BusListener, type BusMessage, type BusProblemCounts } from './bus';
+import { BusFrameCodec, maxFrameBytes, type FrameRejection } from './bus-frame';
+import type { EnvelopeError } from './envelope';
 import { ListenerTable } from './listener-table';
 import { LogThrottle } from './log-throttle';
 import {
@@ -19,6 +20,10 @@ export interface RedisBusOptions {
   readonly prefix: string;
   /** This instance's id: envelopes carrying it as origin are our own, already delivered. */
   readonly instance: string;
+  /** BUS_SECRET: when set, frames are signed and unsigned or badly signed ones refused. */
+  readonly secret?: string;
+  /** MAX_MESSAGE_BYTES: frames larger than maxFrameBytes of it are refused unread. */
+  readonly maxMessageBytes: number;
   readonly clock: Clock;
   /** Opens the two connections; ioredis unless a spec passes a fake. */
   readonly connect?: RedisConnector;
@@ -32,14 +37,31 @@ export const MAX_PENDING_PUBLISHES = 10_000;
 const QUIT_TIMEOUT_MS = 500;
 /** At most one log line per kind of repeated problem per interval. */
 const PROBLEM_LOG_INTERVAL_MS = 10_000;
+/**
+ * How long readiness stays down after Redis refused a PUBLISH, unless one succeeds first. Nothing
+ * probes PUBLISH, so without traffic a refusal is assumed to persist this long only.
+ */
+export const PUBLISH_REFUSAL_HOLD_MS = 10_000;
+
+const MALFORMED: ReadonlySet<FrameRejection> = new Set<EnvelopeError>([
+  'invalid-json',
+  'not-an-object',
+  'unknown-version',
+  'invalid-field',
+]);
 
 /**
  * The bus shared by every instance through Redis pub/sub: one publisher and one subscriber
  * connection per instance, whatever the number of sockets and topics.
  *
- * - `publish` writes one envelope to the topic's channel, then delivers to local listeners
- *   synchronously. The envelope comes back from Redis to this instance too and is ignored there
- *   (its origin is ours), so every listener gets each message once.
+ * - `publish` writes one frame (bus-frame.ts) to the topic's channel, then delivers to local
+ *   listeners synchronously. Redis pub/sub has no "not to myself": the frame comes back to this
+ *   instance too, which recognises it by a byte-prefix compare (its origin comes first) before
+ *   any decoding, HMAC or JSON.parse, so every listener gets each message once.
+ * - Frames from the bus are held to the limits of client input (size, depth) and, with a
+ *   BUS_SECRET, to a valid HMAC; the others are refused, counted by reason, logged throttled.
+ * - A command Redis refuses (an ACL without +publish or +subscribe) is logged, counted, and
+ *   reported as `problem` (readiness 503); refused subscriptions are retried every heartbeat.
  * - A channel is subscribed when its topic gets its first local listener and unsubscribed when it
  *   loses its last one.
  * - Redis going away never blocks anything: local delivery goes on, publishes that cannot be sent
@@ -61,6 +83,7 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
    */
   private readonly unsettled = new Set<string>();
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly frames: BusFrameCodec;
   private readonly malformedLog: LogThrottle;
   private readonly commandLog: LogThrottle;
   private readonly backlogLog: LogThrottle;
@@ -69,7 +92,18 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   private droppedAtDown = 0;
   private lastError?: string;
   private droppedCount = 0;
-  private malformedCount = 0;
+  private readonly rejected = new Map<FrameRejection, number>();
+  private readonly commandErrors = new Map<string, number>();
+  private subscriberDisconnects = 0;
+  private subscriberWasReady = false;
+  /**
+   * The publisher connection went down during the outage under way. When it did not, only the
+   * subscriber was lost (Redis cut it for its output buffer, say) and no publish was dropped.
+   */
+  private publisherLost = false;
+  private subscribeRefused = false;
+  /** When Redis last refused a PUBLISH, while no PUBLISH succeeded since; else undefined. */
+  private publishRefusedAt?: number;
   private closing = false;
 
   constructor(private readonly options: RedisBusOptions) {
@@ -78,6 +112,11 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     this.malformedLog = new LogThrottle(PROBLEM_LOG_INTERVAL_MS, options.clock);
     this.commandLog = new LogThrottle(PROBLEM_LOG_INTERVAL_MS, options.clock);
     this.backlogLog = new LogThrottle(PROBLEM_LOG_INTERVAL_MS, options.clock);
+    this.frames = new BusFrameCodec({
+      instance: options.instance,
+      secret: options.secret,
+      maxBytes: maxFrameBytes(options.maxMessageBytes),
+    });
     this.publisher = connect(options.url, redisOptions('publisher', options.instance));
     this.subscriber = connect(options.url, redisOptions('subscriber', options.instance));
     for (const connection of [this.publisher, this.subscriber]) {
@@ -86,8 +125,10 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
       // ioredis reports every failed attempt here; the outage warning says it once.
       connection.on('error', this.onError);
     }
-    this.subscriber.on('ready', this.settleSubscriptions);
-    this.subscriber.on('message', this.onMessage);
+    this.subscriber.on('ready', this.onSubscriberReady);
+    this.subscriber.on('close', this.onSubscriberClosed);
+    this.publisher.on('close', this.onPublisherClosed);
+    this.subscriber.on('messageBuffer', this.onMessage);
     this.heartbeat = setInterval(this.ping, options.heartbeatMs ?? HEARTBEAT_MS);
     this.heartbeat.unref();
   }
@@ -121,7 +162,31 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
 
   /** Envelopes received and ignored because they were malformed or of an unknown version. */
   get malformed(): number {
-    return this.malformedCount;
+    let count = 0;
+    for (const [reason, total] of this.rejected) if (MALFORMED.has(reason)) count += total;
+    return count;
+  }
+
+  override get problem(): string | undefined {
+    if (!this.connected) return undefined;
+    if (this.subscribeRefused) {
+      return 'Redis refuses SUBSCRIBE: messages from the other instances do not arrive';
+    }
+    if (
+      this.publishRefusedAt !== undefined &&
+      this.options.clock.now() - this.publishRefusedAt < PUBLISH_REFUSAL_HOLD_MS
+    ) {
+      return 'Redis refuses PUBLISH: messages do not reach the other instances';
+    }
+    return undefined;
+  }
+
+  override get problemCounts(): BusProblemCounts {
+    return {
+      rejected: this.rejected,
+      commandErrors: this.commandErrors,
+      subscriberDisconnects: this.subscriberDisconnects,
+    };
   }
 
   get topicCount(): number {
@@ -150,21 +215,37 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
       );
       return;
     }
+    const channel = this.options.prefix + message.topic;
     let payload: string;
     try {
-      payload = encodeEnvelope(this.options.instance, message);
+      payload = this.frames.encode(channel, message);
     } catch (error) {
       this.droppedCount++;
       this.logger.error(`Cannot encode a message on topic "${message.topic}"`, error as Error);
       return;
     }
-    publisher.publish(this.options.prefix + message.topic, payload).catch(this.onPublishFailed);
+    publisher.publish(channel, payload).then(this.onPublished, this.onPublishFailed);
   }
 
-  private readonly onPublishFailed = (): void => {
-    // Rejected because the connection dropped first; the outage itself is logged once elsewhere.
-    this.droppedCount++;
+  private readonly onPublished = (): void => {
+    this.publishRefusedAt = undefined;
   };
+
+  private readonly onPublishFailed = (error: unknown): void => {
+    this.droppedCount++;
+    // Any other rejection means the connection dropped first: the outage is logged once elsewhere.
+    if (!isReplyError(error)) return;
+    this.publishRefusedAt = this.options.clock.now();
+    this.onCommandError('PUBLISH', error, 'the message did not reach the other instances');
+  };
+
+  private onCommandError(command: string, error: unknown, consequence: string): void {
+    this.commandErrors.set(command, (this.commandErrors.get(command) ?? 0) + 1);
+    this.warnThrottled(
+      this.commandLog,
+      `Redis refused ${command} (${describeError(error)}): ${consequence}`,
+    );
+  }
 
   private sync(topic: string, wanted: boolean): void {
     if (this.subscriber.status !== 'ready') {
@@ -175,19 +256,47 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     const command = wanted
       ? this.subscriber.subscribe(channel)
       : this.subscriber.unsubscribe(channel);
-    command.catch((error: unknown) => this.onSyncFailed([topic], wanted, error));
+    command.then(
+      () => this.onSynced(wanted),
+      (error: unknown) => this.onSyncFailed([topic], wanted, error),
+    );
+  }
+
+  private onSynced(wanted: boolean): void {
+    if (wanted) this.subscribeRefused = false;
   }
 
   private onSyncFailed(topics: readonly string[], wanted: boolean, error: unknown): void {
     for (const topic of topics) this.unsettled.add(topic);
     // Failing because the connection dropped is part of the outage; anything else is worth a line.
     if (this.closing || this.subscriber.status !== 'ready') return;
-    this.warnThrottled(
-      this.commandLog,
-      `${wanted ? 'SUBSCRIBE' : 'UNSUBSCRIBE'} failed for ${topics.length} topic(s) ` +
-        `(${describeError(error)}); retried on the next reconnection`,
+    if (wanted) this.subscribeRefused = true;
+    this.onCommandError(
+      wanted ? 'SUBSCRIBE' : 'UNSUBSCRIBE',
+      error,
+      `${topics.length} topic(s) retried every heartbeat`,
     );
   }
+
+  private readonly onPublisherClosed = (): void => {
+    this.publisherLost = true;
+  };
+
+  private readonly onSubscriberReady = (): void => {
+    this.subscriberWasReady = true;
+    this.settleSubscriptions();
+  };
+
+  /**
+   * Redis closes a subscriber that reads too slowly (client-output-buffer-limit pubsub) and
+   * nothing replays what it had queued for it: the loss is counted here, apart from `dropped`,
+   * which counts this instance's own publishes.
+   */
+  private readonly onSubscriberClosed = (): void => {
+    if (!this.subscriberWasReady || this.closing) return;
+    this.subscriberWasReady = false;
+    this.subscriberDisconnects++;
+  };
 
   private readonly settleSubscriptions = (): void => {
     if (this.unsettled.size === 0 || this.subscriber.status !== 'ready') return;
@@ -197,9 +306,10 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     this.unsettled.clear();
     const { prefix } = this.options;
     if (wanted.length > 0) {
-      this.subscriber
-        .subscribe(...wanted.map((topic) => prefix + topic))
-        .catch((error: unknown) => this.onSyncFailed(wanted, true, error));
+      this.subscriber.subscribe(...wanted.map((topic) => prefix + topic)).then(
+        () => this.onSynced(true),
+        (error: unknown) => this.onSyncFailed(wanted, true, error),
+      );
     }
     // ioredis may just have resubscribed these from before the outage.
     if (unwanted.length > 0) {
@@ -209,22 +319,25 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     }
   };
 
-  private readonly onMessage = (channel: string, raw: string): void => {
+  private readonly onMessage = (rawChannel: Buffer, frame: Buffer): void => {
     const { prefix, instance } = this.options;
+    const channel = rawChannel.toString();
     if (!channel.startsWith(prefix)) return;
-    const decoded = decodeEnvelope(raw);
-    if (!decoded.ok) {
-      this.onMalformed(channel, decoded.error);
+    const decoded = this.frames.decode(channel, frame);
+    if (decoded.kind === 'own') return;
+    if (decoded.kind === 'rejected') {
+      this.onRejected(channel, decoded.reason);
       return;
     }
     const { origin, data, sender, skipSender } = decoded.envelope;
+    // Our origin without our encoder's prefix: not written by this instance, yet claiming to be.
     if (origin === instance) return;
     this.listeners.dispatch({ topic: channel.slice(prefix.length), data, sender, skipSender });
   };
 
-  private onMalformed(channel: string, error: EnvelopeError): void {
-    this.malformedCount++;
-    this.warnThrottled(this.malformedLog, `Ignored an envelope on "${channel}": ${error}`);
+  private onRejected(channel: string, reason: FrameRejection): void {
+    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+    this.warnThrottled(this.malformedLog, `Ignored an envelope on "${channel}": ${reason}`);
   }
 
   private readonly onLinkChange = (): void => {
@@ -235,7 +348,11 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
         const seconds = ((now - this.downSince) / 1000).toFixed(1);
         const dropped = this.droppedCount - this.droppedAtDown;
         this.logger.log(
-          `Redis connection restored after ${seconds} s; ${dropped} publish(es) dropped meanwhile`,
+          this.publisherLost
+            ? `Redis connection restored after ${seconds} s; ${dropped} publish(es) dropped meanwhile`
+            : `Redis subscriber connection restored after ${seconds} s; what the other ` +
+                'instances published meanwhile did not reach this one (if Redis logged ' +
+                '"output buffer limits", raise client-output-buffer-limit pubsub)',
         );
       } else if (this.link === 'connecting') {
         this.logger.log(`Connected to Redis (channel prefix "${this.options.prefix}")`);
@@ -248,10 +365,11 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     // (one connection being ready before the other is no outage).
     if (this.link === 'down' || (this.link === 'connecting' && !this.anyRetrying())) return;
     const reason = this.lastError === undefined ? '' : ` (${this.lastError})`;
+    this.publisherLost = this.publisher.status !== 'ready';
     this.logger.warn(
       `${this.link === 'up' ? 'Lost the Redis connection' : 'Cannot reach Redis'}${reason}: ` +
-        'cross-instance delivery is paused and publishes are dropped until it returns; ' +
-        'local delivery continues',
+        'cross-instance delivery is paused and publishes are dropped until it returns; what ' +
+        'the other instances publish meanwhile is lost for this one; local delivery continues',
     );
     this.link = 'down';
     this.downSince = now;
@@ -269,6 +387,7 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   };
 
   private readonly ping = (): void => {
+    this.settleSubscriptions();
     for (const connection of [this.publisher, this.subscriber]) {
       if (connection.status !== 'ready') continue;
       // A ping that fails needs nothing more: the socket timeout or close already ends the link.
@@ -292,6 +411,14 @@ function describeError(error: unknown): string {
   if (typeof code === 'string') return code;
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/rediss?:\/\/\S*/gi, '<redis url>').slice(0, 200);
+}
+
+/**
+ * Whether Redis answered the command with an error (ioredis's ReplyError: NOPERM, WRONGTYPE...),
+ * as opposed to the connection failing under it. By name: ioredis's class is untyped.
+ */
+function isReplyError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError';
 }
 
 async function close(connection: RedisConnection): Promise<void> {

@@ -14,7 +14,11 @@ export interface RedisConnection {
   ping(): Promise<string>;
   quit(): Promise<unknown>;
   disconnect(): void;
-  on(event: 'message', listener: (channel: string, message: string) => void): this;
+  /**
+   * ioredis emits messageBuffer for every message, and decodes it into a string only for
+   * 'message' listeners: listening to this one alone leaves the decoding to the bus.
+   */
+  on(event: 'messageBuffer', listener: (channel: Buffer, message: Buffer) => void): this;
   on(event: 'ready' | 'close', listener: () => void): this;
   on(event: 'error', listener: (error: Error) => void): this;
 }

@@ -20,7 +20,12 @@ export class AppConfig {
   readonly authRequired!: boolean;
   readonly heartbeatIntervalMs!: number;
   readonly rateLimit!: { readonly max: number; readonly windowMs: number };
-  readonly redis!: { readonly url?: string; readonly prefix: string };
+  readonly redis!: {
+    readonly url?: string;
+    readonly prefix: string;
+    /** BUS_SECRET; undefined leaves bus frames unsigned. */
+    readonly busSecret?: string;
+  };
   readonly shutdownTimeoutMs!: number;
   readonly logLevel!: LogLevelName;
   /** Undefined when ALLOWED_ORIGINS is unset: any origin may connect. */

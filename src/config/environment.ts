@@ -116,6 +116,15 @@ export class EnvironmentVariables {
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
 
+  /**
+   * Shared secret of the instances: with it, every bus frame carries an HMAC-SHA256 and frames
+   * without a valid one are refused. At least 32 characters.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  BUS_SECRET?: string;
+
   /** Prefix of every Redis key and channel, so deployments can share one Redis. */
   @IsString()
   @IsNotEmpty()
@@ -155,4 +164,8 @@ export class EnvironmentVariables {
 }
 
 /** Variables whose values are never echoed, not even in a validation error. */
-export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['JWT_SECRET', 'REDIS_URL']);
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'JWT_SECRET',
+  'REDIS_URL',
+  'BUS_SECRET',
+]);

@@ -147,4 +147,19 @@ describe('loadConfig', () => {
       expect(error.problems.join('\n')).not.toContain(secret);
     });
   });
+
+  describe('BUS_SECRET', () => {
+    it('is optional, and handed to the bus when set', () => {
+      expect(loadConfig({}).redis.busSecret).toBeUndefined();
+      const secret = 'b'.repeat(32);
+      expect(loadConfig({ BUS_SECRET: secret }).redis.busSecret).toBe(secret);
+    });
+
+    it('is refused under 32 characters, without its value in the error', () => {
+      const error = configErrorOf({ BUS_SECRET: 'short-bus-secret-must-not-leak' });
+      expect(namedVariables(error)).toEqual(['BUS_SECRET']);
+      expect(error.message).not.toContain('short-bus-secret-must-not-leak');
+      expect(error.message).toContain('(value hidden)');
+    });
+  });
 });

@@ -3,8 +3,9 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import { Bus } from '../bus/bus';
 
 /**
- * Up while the bus reaches the other instances (always, for the in-memory bus). Reads a flag the
- * bus keeps current, so a probe costs no round trip to Redis and answers at once in an outage.
+ * Up while the bus reaches the other instances (always, for the in-memory bus): connected, and
+ * Redis not refusing its commands. Reads state the bus keeps current, so a probe costs no round
+ * trip to Redis and answers at once in an outage.
  */
 @Injectable()
 export class BusHealthIndicator {
@@ -15,8 +16,10 @@ export class BusHealthIndicator {
 
   check<const Key extends string>(key: Key): HealthIndicatorResult<Key> {
     const indicator = this.health.check(key);
-    return this.bus.connected
-      ? indicator.up()
-      : indicator.down({ message: 'The bus cannot reach the other instances' });
+    if (!this.bus.connected) {
+      return indicator.down({ message: 'The bus cannot reach the other instances' });
+    }
+    const problem = this.bus.problem;
+    return problem === undefined ? indicator.up() : indicator.down({ message: problem });
   }
 }

@@ -19,7 +19,7 @@ export class HealthController {
 
   /**
    * Readiness: 200 while the bus reaches the other instances, 503 while it does not (Redis
-   * away), so a load balancer stops sending new clients to an instance that cannot fan out;
+   * away, or refusing PUBLISH or SUBSCRIBE), so a load balancer stops sending new clients to an instance that cannot fan out;
    * also 503 once the server has started draining for shutdown.
    */
   @Get('ready')

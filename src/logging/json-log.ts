@@ -1,7 +1,9 @@
 import type { LogLevel } from '@nestjs/common';
 import { pino, type DestinationStream, type Level, type LevelWithSilent, type Logger } from 'pino';
 import { pinoHttp, type HttpLogger, type StdSerializedResults } from 'pino-http';
-import { REDACTED, REDACTED_PATHS, redactQuery, scrubTokens } from './redaction';
+import { MAX_LOGGED_PATH_CHARS } from './connection-log';
+import { capLine } from './line-cap';
+import { REDACTED, REDACTED_PATHS, scrubTokens } from './redaction';
 
 /** Where log lines go: anything with `write(line)`; pino writes one JSON line per call. */
 export type LogDestination = DestinationStream;
@@ -17,7 +19,8 @@ export interface JsonLogOptions {
 
 /**
  * The application's pino logger: one JSON line per entry, `level` as a name ("info"),
- * credentials censored at REDACTED_PATHS, and any JWT-shaped string left in a line scrubbed.
+ * credentials censored at REDACTED_PATHS, any JWT-shaped string left in a line scrubbed, and no
+ * line longer than MAX_LINE_CHARS (capLine).
  */
 export function createJsonLog({ level, destination = process.stdout }: JsonLogOptions): Logger {
   return pino(
@@ -25,35 +28,50 @@ export function createJsonLog({ level, destination = process.stdout }: JsonLogOp
       level,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: [...REDACTED_PATHS], censor: REDACTED },
-      hooks: { streamWrite: scrubTokens },
+      hooks: { streamWrite: (line) => capLine(scrubTokens(line)) },
     },
     destination,
   );
 }
 
+/** Longest user agent an access line keeps; the rest is cut. */
+export const MAX_USER_AGENT_CHARS = 256;
+
 /**
- * Express middleware (pino-http) that logs one line through `log` per completed HTTP request.
+ * Express middleware (pino-http) that logs one line through `log` per completed HTTP request:
  *
- * The request is logged with its URL, whose credential query parameters are masked, and
- * without the parsed `query` and `params` the standard serializer adds: they would repeat the
- * query unmasked. WebSocket upgrades never reach this middleware: Node hands them to the
- * server's `upgrade` listener, not to Express.
+ *     {"msg":"request completed","req":{"method","path","remoteAddress","userAgent"},
+ *      "res":{"statusCode"},"durationMs"}
+ *
+ * An allow-list: no header but the user agent (cut at MAX_USER_AGENT_CHARS), and the path
+ * without its query (cut at MAX_LOGGED_PATH_CHARS), so neither credentials (x-api-key, cookies, `?token=`) nor a client's
+ * padding reach the log whatever their name or size. WebSocket upgrades never reach this
+ * middleware: the adapter logs them (connection-log.ts).
  */
 export function createHttpLog(log: Logger): HttpLogger {
-  return pinoHttp({ logger: log, serializers: { req: serializeRequest } });
+  return pinoHttp({
+    logger: log,
+    serializers: { req: serializeRequest, res: serializeResponse },
+    customAttributeKeys: { responseTime: 'durationMs' },
+  });
 }
 
 type SerializedRequest = StdSerializedResults['req'];
+type SerializedResponse = StdSerializedResults['res'];
 
-function serializeRequest(req: SerializedRequest): Partial<SerializedRequest> {
+function serializeRequest(req: SerializedRequest): Record<string, unknown> {
+  const query = req.url.indexOf('?');
+  const userAgent = req.headers['user-agent'];
   return {
-    id: req.id,
     method: req.method,
-    url: redactQuery(req.url),
-    headers: req.headers,
+    path: (query === -1 ? req.url : req.url.slice(0, query)).slice(0, MAX_LOGGED_PATH_CHARS),
     remoteAddress: req.remoteAddress,
-    remotePort: req.remotePort,
+    userAgent: userAgent?.slice(0, MAX_USER_AGENT_CHARS),
   };
+}
+
+function serializeResponse(res: SerializedResponse): Record<string, unknown> {
+  return { statusCode: res.statusCode };
 }
 
 /** Nest's levels from the most verbose, each with the pino level that lets it through. */

@@ -115,6 +115,32 @@ export class MetricsService {
       registers,
       totals: () => [[{}, bus.dropped]],
     });
+    mirroredCounter({
+      name: 'switchboard_bus_rejected_total',
+      help:
+        'Messages received from the bus and refused, by reason: too-large, too-deep, unsigned, ' +
+        'bad-signature, or a malformed envelope (invalid-json, not-an-object, unknown-version, ' +
+        'invalid-field).',
+      labelNames: ['reason'],
+      registers,
+      totals: () => [...bus.problemCounts.rejected].map(([reason, n]) => [{ reason }, n] as const),
+    });
+    mirroredCounter({
+      name: 'switchboard_bus_command_errors_total',
+      help: 'Redis commands answered with an error (e.g. denied by an ACL), by command.',
+      labelNames: ['command'],
+      registers,
+      totals: () =>
+        [...bus.problemCounts.commandErrors].map(([command, n]) => [{ command }, n] as const),
+    });
+    mirroredCounter({
+      name: 'switchboard_bus_subscriber_disconnects_total',
+      help:
+        'Times the Redis subscriber connection was lost after it was ready; messages published ' +
+        'by other instances meanwhile did not reach this one.',
+      registers,
+      totals: () => [[{}, bus.problemCounts.subscriberDisconnects]],
+    });
 
     this.registry = Registry.merge([processMetrics(), own]);
   }

@@ -4,11 +4,13 @@ import { Logger, type INestApplicationContext } from '@nestjs/common';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { SystemClock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import type { ConnectionRegistry } from '../connections/connection-registry';
 import { CloseCode } from '../protocol/close-codes';
 import type { EndpointDefinition } from '../protocol/endpoints';
 import { ErrorMessages } from '../protocol/text-messages';
+import { ConnectionLog, refusalReason } from '../logging/connection-log';
 import type { TransportStats } from '../metrics/transport-stats';
 import type { Admission } from './admission';
 import { Connection, type BoundHandler, type ConnectionHost } from './connection';
@@ -56,6 +58,8 @@ interface Route {
  */
 export class SwitchboardWsAdapter extends WsAdapter {
   private readonly log = new Logger(SwitchboardWsAdapter.name);
+  /** Open, close and refusal lines, sampled under churn. */
+  private readonly connectionLog = new ConnectionLog(this.log, new SystemClock());
   private readonly router = new PathRouter<Route>();
   private listeningServer?: HttpServer;
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -122,6 +126,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
   override async dispose(): Promise<void> {
     this.listeningServer?.off('upgrade', this.onUpgrade);
     this.listeningServer = undefined;
+    this.connectionLog.dispose();
     await super.dispose();
   }
 
@@ -136,10 +141,17 @@ export class SwitchboardWsAdapter extends WsAdapter {
   private routeUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = request.url ?? '/';
     const query = url.indexOf('?');
-    const match = this.router.match(query === -1 ? url : url.slice(0, query));
+    const path = query === -1 ? url : url.slice(0, query);
+    const match = this.router.match(path);
     const status = match ? this.deps.admission.refusalFor(request) : 404;
     if (status !== undefined || !match) {
       this.deps.stats.countRefusedUpgrade(status ?? 404);
+      this.connectionLog.refuse({
+        status: status ?? 404,
+        reason: refusalReason(status ?? 404, this.deps.admission.isDraining),
+        path,
+        remoteAddress: request.socket.remoteAddress,
+      });
       refuseUpgrade(socket, status ?? 404);
       return;
     }
@@ -161,7 +173,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
     );
     this.deps.connections.add(connection);
     connection.once('close', (code: number) => this.closed(connection, code));
-    this.log.log({ msg: 'connection open', endpoint: endpoint.name, id: connection.id });
+    this.connectionLog.open({ endpoint: endpoint.name, id: connection.id });
 
     this.admit(connection, request, server, 0);
   }
@@ -206,8 +218,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
   private closed(connection: Connection, code: number): void {
     this.deps.connections.remove(connection);
     this.deps.stats.countClose(code);
-    this.log.log({
-      msg: 'connection closed',
+    this.connectionLog.close({
       endpoint: connection.endpoint.name,
       id: connection.id,
       code,

@@ -1,0 +1,124 @@
+import type { LoggerService } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import {
+  CONNECTION_LOG_BURST,
+  CONNECTION_LOG_WINDOW_MS,
+  ConnectionLog,
+  refusalReason,
+} from './connection-log';
+
+class FakeClock extends Clock {
+  time = 0;
+  now(): number {
+    return this.time;
+  }
+}
+
+type Entry = Record<string, unknown>;
+
+function capture(): { lines: [string, Entry][]; logger: LoggerService } {
+  const lines: [string, Entry][] = [];
+  return {
+    lines,
+    logger: {
+      log: (entry: Entry) => void lines.push(['info', entry]),
+      warn: (entry: Entry) => void lines.push(['warn', entry]),
+      error: (entry: Entry) => void lines.push(['error', entry]),
+    },
+  };
+}
+
+describe('ConnectionLog', () => {
+  let clock: FakeClock;
+  let lines: [string, Entry][];
+  let log: ConnectionLog;
+  const messages = () => lines.map(([, entry]) => entry.msg);
+
+  beforeEach(() => {
+    jest.useFakeTimers();
+    clock = new FakeClock();
+    const captured = capture();
+    lines = captured.lines;
+    log = new ConnectionLog(captured.logger, clock);
+  });
+
+  afterEach(() => {
+    log.dispose();
+    jest.useRealTimers();
+  });
+
+  it('writes every line while there are few', () => {
+    log.open({ endpoint: 'echo', id: 'a.1' });
+    log.close({ endpoint: 'echo', id: 'a.1', code: 1000, durationMs: 5 });
+    expect(lines).toEqual([
+      ['info', { msg: 'connection open', endpoint: 'echo', id: 'a.1' }],
+      [
+        'info',
+        { msg: 'connection closed', endpoint: 'echo', id: 'a.1', code: 1000, durationMs: 5 },
+      ],
+    ]);
+  });
+
+  it('under churn, writes a burst per window and one summary accounting for the rest', () => {
+    for (let i = 0; i < 500; i++) {
+      log.open({ endpoint: 'echo', id: `a.${i}` });
+      log.close({ endpoint: 'echo', id: `a.${i}`, code: 1000, durationMs: 0 });
+    }
+    expect(lines).toHaveLength(CONNECTION_LOG_BURST);
+
+    jest.advanceTimersByTime(CONNECTION_LOG_WINDOW_MS);
+    expect(lines).toHaveLength(CONNECTION_LOG_BURST + 1);
+    const summary = lines[CONNECTION_LOG_BURST][1];
+    expect(summary).toEqual({
+      msg: 'connection lines sampled',
+      windowMs: CONNECTION_LOG_WINDOW_MS,
+      opened: 500 - CONNECTION_LOG_BURST / 2,
+      closed: 500 - CONNECTION_LOG_BURST / 2,
+      refused: {},
+    });
+
+    clock.time += CONNECTION_LOG_WINDOW_MS;
+    log.open({ endpoint: 'echo', id: 'next' });
+    expect(messages().at(-1)).toBe('connection open');
+  });
+
+  it('logs refused upgrades with status and reason, sampled apart from connections', () => {
+    for (let i = 0; i < CONNECTION_LOG_BURST; i++) log.open({ endpoint: 'echo', id: `a.${i}` });
+    for (let i = 0; i < 30; i++) {
+      log.refuse({ status: 404, reason: 'no endpoint at this path', path: `/x${i}` });
+    }
+    log.refuse({ status: 503, reason: 'MAX_CONNECTIONS reached', path: '/ws' });
+    log.dispose();
+
+    const refusals = lines.filter(([, entry]) => entry.msg === 'upgrade refused');
+    expect(refusals).toHaveLength(CONNECTION_LOG_BURST);
+    expect(refusals[0]).toEqual([
+      'info',
+      { msg: 'upgrade refused', status: 404, reason: 'no endpoint at this path', path: '/x0' },
+    ]);
+    expect(lines.at(-1)?.[1]).toMatchObject({
+      msg: 'connection lines sampled',
+      opened: 0,
+      refused: { 404: 10, 503: 1 },
+    });
+  });
+
+  it('warns for a refusal that is the server’s doing, and keeps at most 256 characters of path', () => {
+    log.refuse({ status: 503, reason: 'shutting down', path: `/${'p'.repeat(10_000)}` });
+    const [[level, entry]] = lines;
+    expect(level).toBe('warn');
+    expect((entry.path as string).length).toBe(256);
+  });
+});
+
+describe('refusalReason', () => {
+  it.each([
+    [404, false, 'no endpoint at this path'],
+    [403, false, 'origin not allowed'],
+    [503, true, 'shutting down'],
+    [503, false, 'MAX_CONNECTIONS reached'],
+    [429, false, 'Too Many Requests'],
+  ])('%i (draining: %s) → %s', (status, draining, reason) => {
+    expect(refusalReason(status, draining)).toBe(reason);
+  });
+});
