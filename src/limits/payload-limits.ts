@@ -1,0 +1,61 @@
+/**
+ * Bounds on the shape of a /ws/json payload, checked before any library walks it, so the cost
+ * of validating a payload follows these limits and the DTO, not what a client sends. A payload
+ * over either bound gets "Validation failed" with an `errors` entry for the field `payload`.
+ * Both are far above what a real message needs; MAX_MESSAGE_BYTES bounds the bytes.
+ */
+
+/**
+ * Deepest nesting of objects and arrays (the payload object itself is level 1); deeper payloads
+ * are refused instead of exhausting the stack.
+ */
+export const MAX_PAYLOAD_DEPTH = 32;
+
+/** Object keys plus array elements over the whole payload, a published `message` included. */
+export const MAX_PAYLOAD_ENTRIES = 10_000;
+
+export interface PayloadBounds {
+  readonly maxDepth: number;
+  readonly maxEntries: number;
+}
+
+const DEFAULT_BOUNDS: PayloadBounds = {
+  maxDepth: MAX_PAYLOAD_DEPTH,
+  maxEntries: MAX_PAYLOAD_ENTRIES,
+};
+
+/**
+ * Why `payload` breaks a bound, as the message of its error entry, or undefined when it is
+ * within both. Iterative, and it stops at the first entry past a bound: it reads at most
+ * `maxEntries + 1` entries however large the payload is.
+ */
+export function payloadBoundViolation(
+  payload: unknown,
+  { maxDepth, maxEntries }: PayloadBounds = DEFAULT_BOUNDS,
+): string | undefined {
+  if (!isContainer(payload)) return undefined;
+  const nodes: object[] = [payload];
+  const levels: number[] = [1];
+  let entries = 0;
+  while (nodes.length > 0) {
+    const node = nodes.pop() as Record<string, unknown>;
+    const level = levels.pop()!;
+    if (level > maxDepth) return `payload must not be nested more than ${maxDepth} levels deep`;
+    // for-in rather than Object.values: it stops at the bound without reading the rest.
+    for (const key in node) {
+      if (++entries > maxEntries) {
+        return `payload must not have more than ${maxEntries} keys and array elements in total`;
+      }
+      const child = node[key];
+      if (isContainer(child)) {
+        nodes.push(child);
+        levels.push(level + 1);
+      }
+    }
+  }
+  return undefined;
+}
+
+function isContainer(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
