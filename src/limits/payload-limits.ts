@@ -26,8 +26,8 @@ const DEFAULT_BOUNDS: PayloadBounds = {
 
 /**
  * Why `payload` breaks a bound, as the message of its error entry, or undefined when it is
- * within both. Iterative, and it stops at the first entry past a bound: it reads at most
- * `maxEntries + 1` entries however large the payload is.
+ * within both. Iterative; each object or array is counted before its entries are read, so it
+ * reads at most `maxEntries` entries however large the payload is.
  */
 export function payloadBoundViolation(
   payload: unknown,
@@ -38,15 +38,19 @@ export function payloadBoundViolation(
   const levels: number[] = [1];
   let entries = 0;
   while (nodes.length > 0) {
-    const node = nodes.pop() as Record<string, unknown>;
+    const node = nodes.pop()!;
     const level = levels.pop()!;
     if (level > maxDepth) return `payload must not be nested more than ${maxDepth} levels deep`;
-    // for-in rather than Object.values: it stops at the bound without reading the rest.
-    for (const key in node) {
-      if (++entries > maxEntries) {
-        return `payload must not have more than ${maxEntries} keys and array elements in total`;
-      }
-      const child = node[key];
+    // Counted before any child is read, so a node over the bound is refused unread.
+    const keys = Array.isArray(node) ? undefined : Object.keys(node);
+    const count = keys === undefined ? (node as unknown[]).length : keys.length;
+    entries += count;
+    if (entries > maxEntries) {
+      return `payload must not have more than ${maxEntries} keys and array elements in total`;
+    }
+    for (let i = 0; i < count; i++) {
+      const child: unknown =
+        keys === undefined ? (node as unknown[])[i] : (node as Record<string, unknown>)[keys[i]];
       if (isContainer(child)) {
         nodes.push(child);
         levels.push(level + 1);
