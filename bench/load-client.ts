@@ -223,6 +223,8 @@ class RequestReplyLoad extends Load {
     const who = `connection ${peer.index}`;
     const text = textOf(data, isBinary, who);
     if (text === undefined) return;
+    // The server's own heartbeat on /ws/json (every HEARTBEAT_INTERVAL_MS) answers no request.
+    if (this.job.kind === 'json' && text === JSON_HEARTBEAT) return;
     // Replies come in request order, so this is the first entry unless replies went missing.
     const index = peer.pending.findIndex(
       ({ expected }) => text === expected || samePong(text, expected),
@@ -244,6 +246,8 @@ class RequestReplyLoad extends Load {
     if (this.running) this.sendNext(peer);
   }
 }
+
+const JSON_HEARTBEAT = '{"type":"ping","data":{}}';
 
 function echoRequest(connection: number, seq: number, size: number): [string, string] {
   const request = padded(`${connection}:${seq}:`, size);
