@@ -49,7 +49,25 @@ export interface BurstJob {
   readonly quietMs: number;
 }
 
-export type ClientJob = RequestReplyJob | RoomJob | IdleJob | BurstJob;
+/**
+ * Paced echo, measured: `echoConnections` sockets on `echoUrl`, each with one request at a time
+ * and at most one every `echoIntervalMs` (under the default rate limit). Meanwhile `attackers`
+ * sockets on `attackUrl` each send one of the costliest /ws/json frames (attack-payloads.ts,
+ * up to `maxMessageBytes`) every `attackIntervalMs`; their replies are counted, not checked.
+ */
+export interface AttackJob {
+  readonly kind: 'attack';
+  readonly echoUrl: string;
+  readonly echoConnections: number;
+  readonly echoIntervalMs: number;
+  readonly attackUrl: string;
+  readonly attackers: number;
+  readonly attackIntervalMs: number;
+  readonly maxMessageBytes: number;
+  readonly size: number;
+}
+
+export type ClientJob = RequestReplyJob | RoomJob | IdleJob | BurstJob | AttackJob;
 
 /**
  * Runner → client. `go` starts traffic (the warm-up), each `mark` ends one interval (the first

@@ -6,7 +6,9 @@
  * to report.
  */
 import WebSocket, { type RawData } from 'ws';
+import { attackPayloads } from './attack-payloads';
 import type {
+  AttackJob,
   BurstJob,
   ClientJob,
   ClientReport,
@@ -221,6 +223,8 @@ class RequestReplyLoad extends Load {
     const who = `connection ${peer.index}`;
     const text = textOf(data, isBinary, who);
     if (text === undefined) return;
+    // The server's own heartbeat on /ws/json (every HEARTBEAT_INTERVAL_MS) answers no request.
+    if (this.job.kind === 'json' && text === JSON_HEARTBEAT) return;
     // Replies come in request order, so this is the first entry unless replies went missing.
     const index = peer.pending.findIndex(
       ({ expected }) => text === expected || samePong(text, expected),
@@ -242,6 +246,8 @@ class RequestReplyLoad extends Load {
     if (this.running) this.sendNext(peer);
   }
 }
+
+const JSON_HEARTBEAT = '{"type":"ping","data":{}}';
 
 function echoRequest(connection: number, seq: number, size: number): [string, string] {
   const request = padded(`${connection}:${seq}:`, size);
@@ -516,6 +522,120 @@ class BurstLoad extends Load {
   }
 }
 
+/**
+ * Paced echo under attack (see AttackJob): latency is measured on the echo connections only,
+ * which are checked exactly like RequestReplyLoad's; the attackers' replies are only counted.
+ */
+class AttackLoad extends Load {
+  private peers: Peer[] = [];
+  private attackers: WebSocket[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private sent = 0;
+  private attacksSent = 0;
+  private attackReplies = 0;
+
+  constructor(private readonly job: AttackJob) {
+    super();
+  }
+
+  async connect(): Promise<number> {
+    const { echoConnections, echoUrl, attackers, attackUrl } = this.job;
+    const sockets = await openMany(
+      echoConnections,
+      50,
+      () => echoUrl,
+      (i) => `echo connection ${i}`,
+    );
+    this.peers = sockets.map((socket, index) => {
+      const peer: Peer = { index, socket, seq: 0, pending: [] };
+      socket.on('message', (data, isBinary) => this.onEcho(peer, data, isBinary));
+      return peer;
+    });
+    this.attackers = await openMany(
+      attackers,
+      50,
+      () => attackUrl,
+      (i) => `attacker ${i}`,
+    );
+    for (const attacker of this.attackers) attacker.on('message', () => this.attackReplies++);
+    return this.peers.length + this.attackers.length;
+  }
+
+  go(): void {
+    this.running = true;
+    const { echoIntervalMs, attackIntervalMs } = this.job;
+    // Spread over one interval, so the requests do not arrive in lockstep.
+    this.peers.forEach((peer, i) => {
+      const start = (echoIntervalMs * i) / this.peers.length;
+      this.timers.push(setTimeout(() => this.sendEcho(peer), start));
+    });
+    const payloads = attackPayloads(this.job.maxMessageBytes);
+    this.attackers.forEach((attacker, i) => {
+      let next = i;
+      const start = (attackIntervalMs * i) / this.attackers.length;
+      this.timers.push(
+        setTimeout(() => {
+          const attack = () => {
+            attacker.send(payloads[next++ % payloads.length]);
+            this.attacksSent++;
+          };
+          attack();
+          this.timers.push(setInterval(attack, attackIntervalMs));
+        }, start),
+      );
+    });
+  }
+
+  async stop(): Promise<ClientResult> {
+    this.running = false;
+    for (const timer of this.timers) clearTimeout(timer);
+    const drained = await waitUntil(
+      () => this.peers.every((peer) => peer.pending.length === 0),
+      DRAIN_TIMEOUT_MS,
+    );
+    if (!drained) problem('echo replies never arrived (lost)');
+    await sleep(QUIET_MS);
+    terminateAll([...this.peers.map((peer) => peer.socket), ...this.attackers]);
+    if (this.delivered !== this.sent) {
+      problem(`${this.sent} echo requests sent but ${this.delivered} replies received`);
+    }
+    if (this.attackers.length > 0 && this.attackReplies === 0) {
+      problem(`${this.attacksSent} attack frames sent and not one answered`);
+    }
+    return {
+      kind: 'throughput',
+      sent: this.sent,
+      delivered: this.delivered,
+      latency: this.latency.toSparse(),
+      fanOut: 1,
+    };
+  }
+
+  private sendEcho(peer: Peer): void {
+    if (!this.running) return;
+    const [request, expected] = echoRequest(peer.index, peer.seq++, this.job.size);
+    peer.pending.push({ expected, sentAt: performance.now() });
+    this.sent++;
+    peer.socket.send(request);
+  }
+
+  private onEcho(peer: Peer, data: RawData, isBinary: boolean): void {
+    const who = `echo connection ${peer.index}`;
+    const text = textOf(data, isBinary, who);
+    const pending = peer.pending.shift();
+    if (text === undefined || pending === undefined || text !== pending.expected) {
+      problem(`${who}: unexpected frame ${preview(text ?? '')}`);
+      return;
+    }
+    this.delivered++;
+    const now = performance.now();
+    if (this.measuring) this.latency.record((now - pending.sentAt) * 1000);
+    // At most one request per interval: the connection stays under the rate limit.
+    const wait = Math.max(0, pending.sentAt + this.job.echoIntervalMs - now);
+    this.timers.push(setTimeout(() => this.sendEcho(peer), wait));
+  }
+}
+
 function loadFor(job: ClientJob): Load {
   switch (job.kind) {
     case 'echo':
@@ -527,6 +647,8 @@ function loadFor(job: ClientJob): Load {
       return new IdleLoad(job);
     case 'burst':
       return new BurstLoad(job);
+    case 'attack':
+      return new AttackLoad(job);
   }
 }
 

@@ -49,6 +49,15 @@ export interface BenchResults {
     readonly expectedRateLimited: number;
     readonly passed: boolean;
   };
+  /** Paced echo at the default rate limit, alone and with attackers (see run.ts). */
+  readonly validationAttack: {
+    readonly attackers: number;
+    readonly quiet: ThroughputFigures;
+    readonly attacked: ThroughputFigures;
+    readonly p99Ratio: number;
+    readonly maxP99Ratio: number;
+    readonly passed: boolean;
+  };
   readonly targets: TargetResult[];
   /** Every measured round; the figures above are one of them (see leastDisturbedRound). */
   readonly rounds: Record<'echo' | 'json' | 'room', Pair<ThroughputFigures[]>>;
@@ -69,7 +78,7 @@ export function evaluateTargets(
   results: Omit<BenchResults, 'targets' | 'durationS' | 'profiles'>,
   idleConnections: number,
 ): TargetResult[] {
-  const { echo, json, room, idle, overLimit, rounds } = results;
+  const { echo, json, room, idle, overLimit, validationAttack: attack, rounds } = results;
   const verdict = (met: boolean) => (met ? 'met' : 'missed');
   const atMost = (name: string, value: number, maximum: number, range = ''): TargetResult => ({
     name,
@@ -107,6 +116,12 @@ export function evaluateTargets(
       required: `exactly ${overLimit.expectedRateLimited} rate-limit errors`,
       measured: `${overLimit.rateLimited} errors, ${overLimit.echoes} echoes, ${overLimit.other} other`,
       verdict: verdict(overLimit.passed),
+    },
+    {
+      name: `echo p99 with ${attack.attackers} validation attackers at the default limit`,
+      required: `≤ ${attack.maxP99Ratio.toFixed(2)}× without them`,
+      measured: `${attack.p99Ratio.toFixed(2)}× (${ms(attack.attacked.p99Ms)} vs ${ms(attack.quiet.p99Ms)})`,
+      verdict: verdict(attack.passed),
     },
   ];
 }
@@ -335,6 +350,31 @@ export function markdown(results: BenchResults): string {
     `${overLimit.rateLimited} (expected ${overLimit.expectedRateLimited}), ${overLimit.echoes} echoes`,
     overLimit.passed ? 'PASS' : 'FAIL',
   ]);
+  const attack = results.validationAttack;
+  const attackLabel = `validation attack (${attack.attackers} attackers, default limit)`;
+  rows.push(
+    [
+      attackLabel,
+      'paced echo p50 / p99, alone',
+      'n/a',
+      `${ms(attack.quiet.p50Ms)} / ${ms(attack.quiet.p99Ms)}`,
+      '',
+    ],
+    [
+      attackLabel,
+      'paced echo p50 / p99, attacked',
+      'n/a',
+      `${ms(attack.attacked.p50Ms)} / ${ms(attack.attacked.p99Ms)}`,
+      `${times(attack.p99Ratio)} p99`,
+    ],
+    [
+      attackLabel,
+      'server CPU busy, alone → attacked',
+      'n/a',
+      `${attack.quiet.serverCpuPercent.toFixed(0)} % → ${attack.attacked.serverCpuPercent.toFixed(0)} %`,
+      '',
+    ],
+  );
 
   const targets = results.targets.map(
     (t) => `| ${t.name} | ${t.required} | ${t.measured} | ${VERDICTS[t.verdict]} |`,

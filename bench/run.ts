@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ts from 'typescript';
-import type { BurstJob, RequestReplyJob, RoomJob } from './client-protocol';
+import type { AttackJob, BurstJob, RequestReplyJob, RoomJob } from './client-protocol';
 import { resolveNodeBinary } from './node-binary';
 import { summarize } from './profile-summary';
 import {
@@ -52,7 +52,13 @@ const RESULTS = join(ROOT, 'bench', 'results');
  */
 const JS_DIR = join(ROOT, 'node_modules', '.cache', 'switchboard-bench');
 const MAIN = join(ROOT, 'dist', 'main.js');
-const CHILD_SCRIPTS = ['baseline-server', 'load-client', 'histogram', 'client-protocol'];
+const CHILD_SCRIPTS = [
+  'baseline-server',
+  'load-client',
+  'histogram',
+  'client-protocol',
+  'attack-payloads',
+];
 
 const MESSAGE_BYTES = 64;
 const CONNECTIONS = 50;
@@ -67,6 +73,17 @@ const BENCH_RATE_LIMIT_MAX = 1_000_000_000;
 /** Switchboard's defaults (RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_MS): 10 per 1000 ms. */
 const DEFAULT_RATE_LIMIT = 10;
 const BURST = 15;
+/** Validation attack: paced echo clients, each under the default limit, and the attackers. */
+const ATTACK_ECHO_CONNECTIONS = 20;
+const ATTACK_ECHO_INTERVAL_MS = 125;
+const ATTACKERS = 4;
+/** Each attacker sends at the default rate limit (10 per 1000 ms). */
+const ATTACK_INTERVAL_MS = 1000 / DEFAULT_RATE_LIMIT;
+/** Switchboard's default MAX_MESSAGE_BYTES: the largest frame an attacker can send. */
+const DEFAULT_MAX_MESSAGE_BYTES = 65_536;
+/** The echo client's p99 under attack may be at most this many times its p99 without. */
+const ATTACK_P99_RATIO = 3;
+const ATTACK_TIMING: Timing = { warmupMs: 1000, measureMs: 5000 };
 const ROOM_ID = 'bench-room';
 
 const DEFAULT_TIMING: Timing = { warmupMs: 1000, measureMs: 2500 };
@@ -360,6 +377,47 @@ async function profileRuns(bench: Bench): Promise<ProfileSummary[]> {
   return summaries;
 }
 
+/**
+ * The same server at the default rate limit, measured twice: paced echo alone, then with four
+ * attackers sending the costliest /ws/json payloads at the limit.
+ */
+async function measureValidationAttack(bench: Bench): Promise<BenchResults['validationAttack']> {
+  const server = await bench.switchboard('switchboard (validation attack)', {
+    rateLimit: 'default',
+  });
+  const context = { ...bench.context, timing: ATTACK_TIMING };
+  const job = (attackers: number): AttackJob => ({
+    kind: 'attack',
+    echoUrl: `${urlOf(server)}/ws`,
+    echoConnections: ATTACK_ECHO_CONNECTIONS,
+    echoIntervalMs: ATTACK_ECHO_INTERVAL_MS,
+    attackUrl: `${urlOf(server)}/ws/json`,
+    attackers,
+    attackIntervalMs: ATTACK_INTERVAL_MS,
+    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+    size: MESSAGE_BYTES,
+  });
+  try {
+    progress(`validation attack: ${ATTACK_ECHO_CONNECTIONS} paced echo connections alone`);
+    const quiet = await measureThroughput('echo, no attack', job(0), [server], context);
+    describeThroughput('paced echo, no attack', quiet);
+    progress(`validation attack: the same with ${ATTACKERS} attackers`);
+    const attacked = await measureThroughput('echo, attacked', job(ATTACKERS), [server], context);
+    describeThroughput(`paced echo, ${ATTACKERS} attackers`, attacked);
+    const p99Ratio = attacked.p99Ms / quiet.p99Ms;
+    return {
+      attackers: ATTACKERS,
+      quiet,
+      attacked,
+      p99Ratio,
+      maxP99Ratio: ATTACK_P99_RATIO,
+      passed: p99Ratio <= ATTACK_P99_RATIO,
+    };
+  } finally {
+    await stop(server);
+  }
+}
+
 async function runAll(options: Options): Promise<BenchResults> {
   const startedAt = Date.now();
   const node = resolveNodeBinary(options.node, ROOT);
@@ -474,6 +532,8 @@ async function runAll(options: Options): Promise<BenchResults> {
     `over-limit: ${burst.rateLimited} rate-limit errors, ${burst.echoes} echoes, ${burst.other} other`,
   );
 
+  const validationAttack = await measureValidationAttack(bench);
+
   const profiles = options.profile ? await profileRuns(bench) : [];
 
   const env = { ...bench.switchboardEnv(), JWT_SECRET: '(random, 48 hex characters)' };
@@ -496,6 +556,7 @@ async function runAll(options: Options): Promise<BenchResults> {
     idle: { baseline: idleBaseline, switchboard: idleSwitchboard },
     crossInstance: cross.figures,
     overLimit,
+    validationAttack,
   };
   return {
     ...partial,

@@ -4,6 +4,7 @@
  * into figures. Servers are started and stopped by the caller (run.ts).
  */
 import type {
+  AttackJob,
   BurstJob,
   IdleJob,
   RequestReplyJob,
@@ -92,13 +93,13 @@ function sample(
 }
 
 /**
- * Runs a throughput job (echo, json, room) against `servers`, whose CPU is summed: warm-up,
+ * Runs a throughput job (echo, json, room, paced echo under attack) against `servers`, whose CPU is summed: warm-up,
  * then the measured window between two marks, then a drain in which the client checks that every
  * message arrived exactly once. A client that finds any problem makes this throw a ClientFailure.
  */
 export async function measureThroughput(
   name: string,
-  job: RequestReplyJob | RoomJob,
+  job: RequestReplyJob | RoomJob | AttackJob,
   servers: readonly Spawned[],
   context: ScenarioContext,
   helpers: readonly Spawned[] = [],

@@ -163,6 +163,16 @@ describe('GET /metrics', () => {
     const bare = await clients.open('/ws');
     await bare.close();
     await expectCloses('1005', 1);
+
+    // Codes the server never uses share one label, so a client cannot add series.
+    for (const code of [3000, 4000, 4999]) {
+      const custom = await clients.open('/ws');
+      custom.socket.close(code);
+      await custom.closed();
+    }
+    await expectCloses('other', 3);
+    const after = await scrape(running.server);
+    expect(after.value('switchboard_closes_total', { code: '4000' })).toBeUndefined();
   });
 
   it('counts refused upgrades by status', async () => {

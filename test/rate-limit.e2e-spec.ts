@@ -229,6 +229,20 @@ describe(`rate limit (RATE_LIMIT_MAX=${MAX}, RATE_LIMIT_WINDOW_MS=60000)`, () =>
     expect(await fresh.probe('over')).toBe(false);
   });
 
+  it('counts protocol pings: within the limit each gets its pong, past it the rate-limit error', async () => {
+    const client = await clients.open('/ws');
+    const pongs: string[] = [];
+    client.socket.on('pong', (data: Buffer) => pongs.push(data.toString()));
+    for (const text of messages('p', MAX + 2)) client.socket.ping(text);
+    client.send('after the pings');
+
+    await expectTextLimited(client);
+    await expectTextLimited(client);
+    await expectTextLimited(client); // the text frame, refused like the pings before it
+    expect(pongs).toEqual(messages('p', MAX));
+    expect(client.isOpen).toBe(true);
+  });
+
   it('/ws/json refuses with the request id when there is one, and without one otherwise', async () => {
     const client = await clients.open('/ws/json');
     for (let id = 1; id <= MAX; id++) sendRequest(client, 'ping', undefined, id);

@@ -57,6 +57,8 @@ describe('upgrade routing and ids', () => {
       ['the reserved word "room" without an id', '/ws/room'],
       ['the reserved word "room" with an empty id', '/ws/room/'],
       ['the reserved word "room" percent-encoded', '/ws/%72oom'],
+      ['fixed words percent-encoded (they match literally)', '/%77s/%6A%73on'],
+      ['"json" percent-encoded', '/ws/%6A%73on'],
       // Fails while only echo, chat and rooms are registered: see the report on reserved words.
       ['the reserved word "subscribe" without a channel', '/ws/subscribe'],
     ])('%s: %s', async (_case, path) => {

@@ -88,6 +88,16 @@ describe('BusFrameCodec', () => {
     });
   });
 
+  it('refuses data with more keys and array elements than a client payload may have', () => {
+    const codec = new BusFrameCodec({ instance: 'me', maxBytes: 1_000_000 });
+    const wide = (n: number) => `{"v":1,"origin":"them","data":[${'0,'.repeat(n - 1)}0]}`;
+    expect(codec.decode(CHANNEL, Buffer.from(wide(10_000)))).toMatchObject({ kind: 'envelope' });
+    expect(codec.decode(CHANNEL, Buffer.from(wide(10_001)))).toEqual({
+      kind: 'rejected',
+      reason: 'too-wide',
+    });
+  });
+
   it('accepts data as deep as a client payload may be', () => {
     const frame = `{"v":1,"origin":"them","data":${nested(32)}}`;
     expect(unsigned.decode(CHANNEL, Buffer.from(frame))).toMatchObject({ kind: 'envelope' });

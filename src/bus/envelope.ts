@@ -1,5 +1,4 @@
-import { MAX_PAYLOAD_DEPTH } from '../protocol/json-messages';
-import { nestingExceeds } from '../transport/ws-validation.pipe';
+import { payloadBreach } from '../limits/payload-limits';
 import type { BusMessage, JsonValue } from './bus';
 
 /**
@@ -25,7 +24,7 @@ export interface Envelope {
 
 /** Why an envelope was refused; stable, so it can label a counter. */
 export type EnvelopeError =
-  'invalid-json' | 'not-an-object' | 'unknown-version' | 'invalid-field' | 'too-deep';
+  'invalid-json' | 'not-an-object' | 'unknown-version' | 'invalid-field' | 'too-deep' | 'too-wide';
 
 export type DecodeResult =
   | { readonly ok: true; readonly envelope: Envelope }
@@ -46,9 +45,10 @@ export function encodeEnvelope(origin: string, message: BusMessage): string {
 
 /**
  * Decodes what another instance (or anything else with access to the channel) published. Never
- * throws: anything that is not a well-formed v1 envelope comes back as an error. `data` nested
- * deeper than a client payload may be (MAX_PAYLOAD_DEPTH) is refused too: JSON.parse reads any
- * depth, but the JSON.stringify of each delivery would throw on it.
+ * throws: anything that is not a well-formed v1 envelope comes back as an error. `data` is held
+ * to the bounds of a client payload (payload-limits.ts): deeper is refused as `too-deep` (JSON.parse
+ * reads any depth, but the JSON.stringify of each delivery would throw on it), more keys and
+ * array elements as `too-wide`.
  */
 export function decodeEnvelope(raw: string): DecodeResult {
   let value: unknown;
@@ -72,7 +72,8 @@ export function decodeEnvelope(raw: string): DecodeResult {
   ) {
     return refused('invalid-field');
   }
-  if (nestingExceeds(data, MAX_PAYLOAD_DEPTH)) return refused('too-deep');
+  const breach = payloadBreach(data);
+  if (breach !== undefined) return refused(breach === 'depth' ? 'too-deep' : 'too-wide');
   // Whatever JSON.parse returned for `data` is a JsonValue by construction.
   return {
     ok: true,

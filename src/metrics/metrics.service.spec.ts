@@ -102,6 +102,18 @@ describe('MetricsService', () => {
     ]);
   });
 
+  it('counts close codes the server never uses under one label, "other"', async () => {
+    for (let code = 3000; code < 5000; code++) stats.countClose(code);
+    stats.countClose(1013);
+
+    const text = await metrics.scrape();
+
+    expect(samples(text, 'switchboard_closes_total')).toEqual([
+      'switchboard_closes_total{code="other"} 2000',
+      'switchboard_closes_total{code="1013"} 1',
+    ]);
+  });
+
   it('reads the bus state at scrape time', async () => {
     let text = await metrics.scrape();
     expect(samples(text, 'switchboard_bus_connected')).toEqual(['switchboard_bus_connected 1']);

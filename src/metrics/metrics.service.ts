@@ -79,11 +79,10 @@ export class MetricsService {
     });
     mirroredCounter({
       name: 'switchboard_closes_total',
-      help: 'Closed WebSocket connections, by close code (1006: ended without a close frame).',
+      help: 'Closed WebSocket connections, by close code (1006: ended without a close frame; other: a code the server never uses).',
       labelNames: ['code'],
       registers,
-      totals: () =>
-        [...stats.closes].map(([code, total]) => [{ code: String(code) }, total] as const),
+      totals: () => [...stats.closes].map(([code, total]) => [{ code }, total] as const),
     });
     mirroredCounter({
       name: 'switchboard_upgrades_refused_total',
@@ -118,8 +117,8 @@ export class MetricsService {
     mirroredCounter({
       name: 'switchboard_bus_rejected_total',
       help:
-        'Messages received from the bus and refused, by reason: too-large, too-deep, unsigned, ' +
-        'bad-signature, or a malformed envelope (invalid-json, not-an-object, unknown-version, ' +
+        'Messages received from the bus and refused, by reason: too-large, too-deep, too-wide, ' +
+        'unsigned, bad-signature, or a malformed envelope (invalid-json, not-an-object, unknown-version, ' +
         'invalid-field).',
       labelNames: ['reason'],
       registers,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { OBSERVED_CLOSE_CODES } from '../protocol/close-codes';
 import type { EndpointName } from '../protocol/endpoints';
 
 type PerEndpoint = Record<EndpointName, number>;
@@ -15,14 +16,18 @@ export class TransportStats {
   readonly received = zeroes();
   readonly sent = zeroes();
   readonly rateLimited = zeroes();
-  /** Closes by the code the server observed (1006 when a socket ended without a close frame). */
-  readonly closes = new Map<number, number>();
+  /**
+   * Closes by the code the server observed (1006 when a socket ended without a close frame);
+   * codes outside OBSERVED_CLOSE_CODES share the key `other`, so the map stays small.
+   */
+  readonly closes = new Map<string, number>();
   /** Upgrades answered with an HTTP error, by status. */
   readonly refusedUpgrades = new Map<number, number>();
   slowConsumers = 0;
 
   countClose(code: number): void {
-    this.closes.set(code, (this.closes.get(code) ?? 0) + 1);
+    const label = OBSERVED_CLOSE_CODES.has(code) ? String(code) : 'other';
+    this.closes.set(label, (this.closes.get(label) ?? 0) + 1);
   }
 
   countRefusedUpgrade(status: number): void {

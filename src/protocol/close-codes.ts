@@ -27,6 +27,20 @@ export const CloseCode = {
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
+/**
+ * The close codes metrics count apart: the server's own (above), those ws sends for it (1002,
+ * 1007), and those that say how a peer left (1000 normal, 1005 no status, 1006 no close frame).
+ * Any other code a client sends is counted as `other`, so clients cannot mint label values.
+ */
+export const OBSERVED_CLOSE_CODES: ReadonlySet<number> = new Set([
+  ...Object.values(CloseCode),
+  1000,
+  1002,
+  1005,
+  1006,
+  1007,
+]);
+
 /** Close reasons are part of the contract; RFC 6455 caps them at 123 bytes. */
 export const CloseReason = {
   BinaryNotSupported: 'Binary frames are not supported',

@@ -38,12 +38,6 @@ export const JsonErrorMessage = {
   tokenExpired: 'Token expired',
 } as const;
 
-/**
- * Deepest nesting of objects and arrays a /ws/json payload may have (the payload object itself
- * is level 1); deeper payloads get "Validation failed" instead of exhausting the stack.
- */
-export const MAX_PAYLOAD_DEPTH = 32;
-
 /** Channels one /ws/json connection may be subscribed to at once. */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 

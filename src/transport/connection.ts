@@ -86,8 +86,25 @@ export class Connection<P extends Record<string, string> = Record<string, string
     return true;
   }
 
+  /**
+   * Answers a client's ping (ws's autoPong is off, see SwitchboardWsAdapter) with the same
+   * backlog check as every other send, so pongs to a peer that stopped reading cannot pile up.
+   * Not counted as a sent message: it is a control frame.
+   */
+  sendPong(data: Buffer): boolean {
+    if (this.readyState !== WebSocket.OPEN) return false;
+    this.host.batcher?.hold(this);
+    this.pong(data);
+    this.afterWrite();
+    return true;
+  }
+
   private afterSend(): void {
     this.host.stats.sent[this.endpoint.name]++;
+    this.afterWrite();
+  }
+
+  private afterWrite(): void {
     // With a batcher the backlog is checked once the turn's writes have left (flushBatch):
     // bytes held for the batch are not a sign of a slow consumer.
     if (this.host.batcher === undefined) this.checkBacklog();

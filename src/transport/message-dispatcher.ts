@@ -23,7 +23,8 @@ const MAX_BACKLOG = 64;
  * replaces the stock adapter's per-message RxJS pipeline with plain calls.
  *
  * On arrival: frames on a socket the server is closing are dropped; a binary frame closes the
- * socket with 1003 (every endpoint speaks text); the rate limit counts the frame.
+ * socket with 1003 (every endpoint speaks text); the rate limit counts the frame. Pings count
+ * too and are answered here (see `ping`).
  *
  * Then, one frame at a time per connection, in arrival order (so every reply and every effect,
  * such as a subscription, follows request order):
@@ -63,6 +64,23 @@ export class MessageDispatcher {
       return;
     }
     this.run(connection, text, allowed);
+  }
+
+  /**
+   * A client's ping counts toward the rate limit like any frame. Within it, the pong goes out
+   * through the connection's send path, so MAX_BUFFERED_BYTES covers it; over it, the client gets
+   * the rate-limit error any over-limit frame gets (a flooder that does not read is then shed as
+   * a slow consumer). Answered at once, not queued behind a handler in flight: a ping has no
+   * effect to order.
+   */
+  ping(connection: Connection, data: Buffer): void {
+    if (!connection.isOpen) return;
+    if (this.limiter.allow(connection)) {
+      connection.sendPong(data);
+      return;
+    }
+    this.stats.rateLimited[connection.endpoint.name]++;
+    sendReply(connection, errorReply(connection.endpoint.format, ErrorMessages.rateLimited));
   }
 
   private run(connection: Connection, text: string, allowed: boolean): void {

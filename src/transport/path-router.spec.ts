@@ -61,9 +61,10 @@ describe('PathRouter', () => {
       expect(router.match('/ws/subscribe')).toBeUndefined();
     });
 
-    it('reserves a word however it is percent-encoded', () => {
+    it('reserves a word however it is percent-encoded: never a route, never an id', () => {
       expect(contractRouter().match('/ws/%72oom')).toBeUndefined();
-      expect(contractRouter().match('/ws/%73ecure')).toEqual({ value: 'secure', params: {} });
+      expect(contractRouter().match('/ws/%73ecure')).toBeUndefined();
+      expect(contractRouter().match('/ws/%72oom/r1')).toBeUndefined();
     });
 
     it('refuses extra segments after a reserved word', () => {
@@ -102,8 +103,12 @@ describe('PathRouter', () => {
       expect(contractRouter().match(`/ws/room/${raw}`)?.params).toEqual({ roomId: raw });
     });
 
-    it('decodes static segments too', () => {
-      expect(contractRouter().match('/%77s')).toEqual({ value: 'echo', params: {} });
+    it('matches static segments literally: /%77s/%6A%73on is no route', () => {
+      const router = contractRouter();
+      expect(router.match('/%77s')).toBeUndefined();
+      expect(router.match('/%77s/%6A%73on')).toBeUndefined();
+      expect(router.match('/ws/%6A%73on')).toBeUndefined();
+      expect(router.match('/%77s/room/r1')).toBeUndefined();
     });
 
     it('round-trips any non-empty parameter through encodeURIComponent', () => {

@@ -1,11 +1,13 @@
 /**
  * Matches request paths against patterns such as `/ws`, `/ws/:clientId`, `/ws/room/:roomId`.
  *
- * - Segments are percent-decoded before matching; a segment that cannot be decoded is kept raw,
- *   so it never equals a static segment and fails the id rule as a parameter.
+ * - Static segments match literally: `/%77s` is not `/ws`, so a proxy rule written against the
+ *   raw path sees the path the router routes. Only a parameter is percent-decoded; one that cannot
+ *   be decoded is kept raw and fails the id rule.
  * - At every depth a static segment wins over a parameter, and the router never backtracks from a
  *   static match. That makes static words reserved: with `/ws/room/:roomId` registered, `/ws/room`
- *   is no route at all rather than `/ws/:clientId` with clientId "room".
+ *   is no route at all rather than `/ws/:clientId` with clientId "room", and neither is a
+ *   parameter that decodes to a static word at its position (`/ws/%72oom`).
  * - A parameter never matches an empty segment (`/ws/room/` has no room id).
  */
 export interface RouteMatch<T> {
@@ -55,16 +57,17 @@ export class PathRouter<T> {
     let node = this.root;
     let params: Record<string, string> | undefined;
     for (const raw of splitPath(pathname)) {
-      const segment = decodeSegment(raw);
-      const next = node.statics.get(segment);
+      const next = node.statics.get(raw);
       if (next) {
         node = next;
-      } else if (node.param && segment !== '') {
-        (params ??= {})[node.param.name] = segment;
-        node = node.param.node;
-      } else {
-        return undefined;
+        continue;
       }
+      if (!node.param || raw === '') return undefined;
+      const segment = decodeSegment(raw);
+      // An escaped static word is neither that word nor an id: it stays reserved.
+      if (node.statics.has(segment)) return undefined;
+      (params ??= {})[node.param.name] = segment;
+      node = node.param.node;
     }
     return node.value === undefined ? undefined : { value: node.value, params: params ?? {} };
   }

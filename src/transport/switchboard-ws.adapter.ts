@@ -52,7 +52,8 @@ interface Route {
  *   answers 403 (origin) and 503 (draining, MAX_CONNECTIONS) before any WebSocket work.
  * - Connection guards (the id rule for path parameters, then authentication) run once the socket
  *   is open; a refusal closes it with 1008 and a reason, and the gateway never sees the socket.
- * - Frames go through MessageDispatcher with plain calls instead of a per-message RxJS pipeline.
+ * - Frames go through MessageDispatcher with plain calls instead of a per-message RxJS pipeline;
+ *   so do pings, which ws does not answer by itself (autoPong off).
  * - Frames over MAX_MESSAGE_BYTES are refused by ws itself (maxPayload) with 1009, before they
  *   are buffered.
  */
@@ -65,6 +66,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
     this.routeUpgrade(request, socket, head);
   private readonly onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  private readonly onPing: (this: WebSocket, data: Buffer) => void;
   private readonly host: ConnectionHost;
   private direct: DirectHandlers = new Map();
 
@@ -83,6 +85,9 @@ export class SwitchboardWsAdapter extends WsAdapter {
     this.onMessage = function (this: WebSocket, data: RawData, isBinary: boolean) {
       dispatcher.dispatch(this as Connection, data, isBinary);
     };
+    this.onPing = function (this: WebSocket, data: Buffer) {
+      dispatcher.ping(this as Connection, data);
+    };
   }
 
   override create(port: number, options?: Partial<EndpointGatewayOptions>): WebSocketServer {
@@ -96,6 +101,8 @@ export class SwitchboardWsAdapter extends WsAdapter {
       noServer: true,
       maxPayload: this.deps.config.maxMessageBytes,
       perMessageDeflate: false,
+      // Pings are answered by MessageDispatcher.ping: rate-limited, and shed like any send.
+      autoPong: false,
       WebSocket: Connection,
     });
     this.router.add(endpoint.path, { endpoint, server });
@@ -116,6 +123,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
     }
     if (map) client.handlers = map;
     client.on('message', this.onMessage);
+    client.on('ping', this.onPing);
   }
 
   /** Handlers to call without Nest's per-message wrapper; see findDirectHandlers. */

@@ -220,6 +220,14 @@ function depthOf(value: unknown): number {
   return deepest + 1;
 }
 
+/** Object keys plus array elements, at every level. */
+function entriesOf(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let entries = 0;
+  for (const child of Object.values(value)) entries += 1 + entriesOf(child);
+  return entries;
+}
+
 /**
  * `/ws/json` for one connection: the envelope rules, then each request type's payload rules
  * (docs/protocol.md §5), and the deliveries of its publishes to the session's text subscribers.
@@ -243,8 +251,11 @@ export function jsonModel({
     }
     const payload = own(message, 'payload');
     const subscriptions = state.subscriptions;
-    // The types that validate a payload refuse one nested past 32 levels before anything else.
-    if (PAYLOAD_TYPES.has(type) && depthOf(payload) > 32) return same([validationFailed(id)]);
+    // The types that validate a payload refuse one nested past 32 levels, or with more than
+    // 10,000 keys and array elements in total, before anything else.
+    if (PAYLOAD_TYPES.has(type) && (depthOf(payload) > 32 || entriesOf(payload) > 10_000)) {
+      return same([validationFailed(id)]);
+    }
     switch (type) {
       case 'ping':
         return same([reply('pong', {}, id)]);

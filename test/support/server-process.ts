@@ -33,15 +33,24 @@ export interface ServerProcess {
   kill(): void;
 }
 
+/** `dist`: the build (see ensureBuilt); `source`: src/main.ts through ts-node, never stale. */
+export type ServerEntry = 'dist' | 'source';
+
+const ENTRY_ARGS: Record<ServerEntry, readonly string[]> = {
+  dist: [MAIN],
+  source: ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')],
+};
+
 /**
- * Starts `node dist/main.js` with `env` on top of a minimal environment (PATH only), waits for
- * its "Listening on" line and reads the port from it.
+ * Starts `node dist/main.js` (or the sources, see ServerEntry) with `env` on top of a minimal
+ * environment (PATH only), waits for its "Listening on" line and reads the port from it.
  */
 export async function startServerProcess(
   env: Record<string, string>,
   timeoutMs = 15_000,
+  entry: ServerEntry = 'dist',
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...ENTRY_ARGS[entry]], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: 'pipe',

@@ -3,9 +3,9 @@ import type { UpgradeOutcome } from './raw-upgrade';
 
 /**
  * Upgrade request targets for property-based tests, each with the answer the routing contract
- * gives it (docs/protocol.md, README "Endpoints"): paths are split on "/", each segment is
- * percent-decoded on its own (one that cannot be decoded stays raw), static segments win and are
- * never taken for a parameter, parameters follow the id rule, and then the token rules apply.
+ * gives it (docs/protocol.md, README "Endpoints"): paths are split on "/", static segments match
+ * literally and win, a parameter is percent-decoded on its own (one that cannot be decoded stays
+ * raw) and is never a static word, parameters follow the id rule, and then the token rules apply.
  */
 
 /** The id rule on the NFC form (docs/protocol.md, "Ids"), modelled apart from src/protocol/ids.ts. */
@@ -47,19 +47,22 @@ type Route =
 
 const PARAM_LABELS = { chat: 'client_id', room: 'room_id', subscribe: 'channel' } as const;
 
-/** The route of a list of decoded segments, or undefined for a 404. */
+const WORDS_AFTER_WS = ['room', 'subscribe', 'json', 'secure'];
+
+/** The route of a list of raw (undecoded) segments, or undefined for a 404. */
 function routeOf(segments: readonly string[]): Route | undefined {
   const [ws, second, third] = segments;
   if (ws !== 'ws') return undefined;
   if (segments.length === 1) return { endpoint: 'echo' };
   if (segments.length === 2) {
     if (second === 'json' || second === 'secure') return { endpoint: second };
-    // "room" and "subscribe" are static segments with no route of their own: never a client id.
-    if (second === 'room' || second === 'subscribe' || second === '') return undefined;
-    return { endpoint: 'chat', param: second };
+    // Static words, escaped or not, are never a client id; "room" and "subscribe" have no
+    // route of their own.
+    if (second === '' || WORDS_AFTER_WS.includes(decodeSegment(second))) return undefined;
+    return { endpoint: 'chat', param: decodeSegment(second) };
   }
   if (segments.length === 3 && (second === 'room' || second === 'subscribe') && third !== '') {
-    return { endpoint: second, param: third };
+    return { endpoint: second, param: decodeSegment(third) };
   }
   return undefined;
 }
@@ -81,7 +84,7 @@ export function expectedUpgrade(
 ): UpgradeOutcome {
   const headBytes = 200 + path.length + (query?.length ?? 0);
   if (headBytes > MAX_HEAD_BYTES) return { kind: 'http', status: 431 };
-  const segments = (path.startsWith('/') ? path.slice(1) : path).split('/').map(decodeSegment);
+  const segments = (path.startsWith('/') ? path.slice(1) : path).split('/');
   const route = routeOf(segments);
   if (!route) return { kind: 'http', status: 404 };
   const refused = (reason: string): UpgradeOutcome => ({ kind: 'upgraded', code: 1008, reason });
@@ -201,7 +204,7 @@ const segment = fc.oneof(
   { weight: 1, arbitrary: malformedSegment },
 );
 
-/** A static segment of the routes, mostly as is, sometimes escaped (`%77s` is still "ws"). */
+/** A static segment of the routes, mostly as is, sometimes escaped (`%77s` is no longer "ws"). */
 const word = (value: string) =>
   fc.oneof(
     { weight: 3, arbitrary: fc.constant(value) },
