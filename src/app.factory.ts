@@ -1,5 +1,6 @@
 import type { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { JwtConnectionGuard } from './auth/jwt-connection.guard';
 import type { AppConfig } from './config/app-config';
@@ -42,10 +43,12 @@ export async function createApp(
     destination: options.logDestination,
   });
   // The logger exists before Nest does, so bootstrap lines are JSON too, with no buffering.
-  const app = await NestFactory.create(AppModule.register(config), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
     logger: new NestJsonLogger(log),
     abortOnError: false,
   });
+  // Advertising the framework helps only someone matching exploits to versions.
+  app.disable('x-powered-by');
   app.use(createHttpLog(log));
   const adapter = new SwitchboardWsAdapter(app, {
     config,

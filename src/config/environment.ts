@@ -46,9 +46,12 @@ const ToBoolean = () =>
  * variables take the default written here.
  */
 export class EnvironmentVariables {
-  /** `production` makes a missing JWT_SECRET fatal. */
+  /**
+   * `production` requires a strong JWT_SECRET and hides /auth/dev-token. The default, so that a
+   * deployment that forgets it is safe; `npm run start:dev` and the tests set another one.
+   */
   @IsIn(NODE_ENVS)
-  NODE_ENV: NodeEnv = 'development';
+  NODE_ENV: NodeEnv = 'production';
 
   /** HTTP and WebSocket port (one server). 0 picks a free port. */
   @ToInteger()

@@ -32,7 +32,7 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `node dist/main.js` with `env` on top of a minimal environment (PATH only), waits for
+ * Starts `node dist/main.js` with `env` on top of a minimal environment (PATH, NODE_ENV=test), waits for
  * its "Listening on" line and reads the port from it.
  */
 export async function startServerProcess(
@@ -41,7 +41,8 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    // NODE_ENV defaults to production, which needs a strong JWT_SECRET: tests opt in to it.
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', NODE_ENV: 'test', ...env },
     stdio: 'pipe',
   });
   let output = '';
