@@ -52,6 +52,11 @@ export function loadConfig(env: Environment): AppConfig {
     allowedOrigins: vars.ALLOWED_ORIGINS?.split(',').map((origin) => origin.trim().toLowerCase()),
     maxConnections: vars.MAX_CONNECTIONS,
     maxBufferedBytes: vars.MAX_BUFFERED_BYTES,
+    connectRate: { limit: vars.CONNECT_RATE_LIMIT, windowMs: vars.CONNECT_RATE_WINDOW_MS },
+    maxConnectionsPerIp: vars.MAX_CONNECTIONS_PER_IP,
+    trustProxy: vars.TRUST_PROXY,
+    httpHeadersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,
+    maxPendingSockets: vars.MAX_PENDING_SOCKETS,
   });
 }
 

@@ -47,7 +47,8 @@ interface Route {
  * - One `upgrade` listener on the application's HTTP server routes every upgrade through a
  *   PathRouter, so gateways declare patterns (`/ws/room/:roomId`) and receive decoded params.
  *   An upgrade to no route gets HTTP 404 instead of the stock adapter's silent reset; Admission
- *   answers 403 (origin) and 503 (draining, MAX_CONNECTIONS) before any WebSocket work.
+ *   answers 403 (origin), 429 (per-IP limits) and 503 (draining, MAX_CONNECTIONS) before any
+ *   WebSocket work.
  * - Connection guards (the id rule for path parameters, then authentication) run once the socket
  *   is open; a refusal closes it with 1008 and a reason, and the gateway never sees the socket.
  * - Frames go through MessageDispatcher with plain calls instead of a per-message RxJS pipeline.
@@ -137,15 +138,45 @@ export class SwitchboardWsAdapter extends WsAdapter {
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     const match = this.router.match(query === -1 ? url : url.slice(0, query));
-    const status = match ? this.deps.admission.refusalFor(request) : 404;
-    if (status !== undefined || !match) {
-      this.deps.stats.countRefusedUpgrade(status ?? 404);
-      refuseUpgrade(socket, status ?? 404);
+    if (!match) {
+      this.refuse(socket, 404);
       return;
     }
+    const status = this.deps.admission.refusalFor(request, socket);
+    if (!(status instanceof Promise)) {
+      this.upgrade(request, socket, head, match, status);
+      return;
+    }
+    status.then(
+      (answer) => this.upgrade(request, socket, head, match, answer),
+      (error: unknown) => {
+        this.log.error('Upgrade admission failed', error as Error);
+        this.refuse(socket, 500);
+      },
+    );
+  }
+
+  private upgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    match: RouteMatch<Route>,
+    refusal: number | undefined,
+  ): void {
+    if (refusal !== undefined) {
+      this.refuse(socket, refusal);
+      return;
+    }
+    // The client may have left while an asynchronous admission check ran.
+    if (socket.destroyed) return;
     match.value.server.handleUpgrade(request, socket, head, (ws) =>
       this.accept(ws as Connection, request, match),
     );
+  }
+
+  private refuse(socket: Duplex, status: number): void {
+    this.deps.stats.countRefusedUpgrade(status);
+    refuseUpgrade(socket, status);
   }
 
   private accept(connection: Connection, request: IncomingMessage, match: RouteMatch<Route>): void {
