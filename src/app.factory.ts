@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from 'node:http';
 import type { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -11,6 +12,8 @@ import {
   levelForNestLevels,
   type LogDestination,
 } from './logging/json-log';
+import { applyHttpServerLimits } from './limits/http-server-limits';
+import { PendingSockets } from './limits/pending-sockets';
 import { NestJsonLogger } from './logging/nest-json-logger';
 import { TransportStats } from './metrics/transport-stats';
 import { Admission } from './transport/admission';
@@ -50,6 +53,10 @@ export async function createApp(
   // Advertising the framework helps only someone matching exploits to versions.
   app.disable('x-powered-by');
   app.use(createHttpLog(log));
+  // Before listen(): Node reads the checking interval when the server starts listening.
+  const server: HttpServer = app.getHttpServer();
+  applyHttpServerLimits(server, config);
+  app.get(PendingSockets).attach(server);
   const adapter = new SwitchboardWsAdapter(app, {
     config,
     connections: app.get(ConnectionRegistry),

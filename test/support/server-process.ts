@@ -38,8 +38,15 @@ export interface ServerProcess {
 export async function startServerProcess(
   env: Record<string, string>,
   timeoutMs = 15_000,
+  options: { readonly fileDescriptorLimit?: number } = {},
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+  const limit = options.fileDescriptorLimit;
+  // `ulimit -n` in a shell that then becomes node (exec), so the limit is the server's own.
+  const [command, args] =
+    limit === undefined
+      ? [process.execPath, [MAIN]]
+      : ['sh', ['-c', `ulimit -n ${limit} && exec "$0" "$1"`, process.execPath, MAIN]];
+  const child = spawn(command, args, {
     cwd: ROOT,
     // NODE_ENV defaults to production, which needs a strong JWT_SECRET: tests opt in to it.
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', NODE_ENV: 'test', ...env },
