@@ -11,10 +11,12 @@ import type { AppConfig } from '../config/app-config';
  * (one atomic Lua script per increment; it supports ioredis >= 5 and Nest 11), so instances
  * sharing that Redis share every budget. Nest's shutdown hooks release either one: the Redis
  * storage disconnects the client it created, the in-memory one stops its sweep timer.
+ * The Redis connection is opened only when a limit counts in the storage (today only
+ * CONNECT_RATE_LIMIT; a throttler added to LimitsModule must be added to `countsInStorage`).
  */
 export function createThrottlerStorage(config: AppConfig, instance: string): ThrottlerStorage {
   const { url } = config.redis;
-  if (url === undefined) return new ThrottlerStorageService();
+  if (url === undefined || !countsInStorage(config)) return new ThrottlerStorageService();
   const storage = new ThrottlerStorageRedisService(url, limitsRedisOptions(instance));
   const log = new Logger('ThrottlerStorage');
   let lastCode: string | undefined;
@@ -28,6 +30,10 @@ export function createThrottlerStorage(config: AppConfig, instance: string): Thr
   });
   storage.redis.on('ready', () => (lastCode = undefined));
   return storage;
+}
+
+function countsInStorage(config: AppConfig): boolean {
+  return config.connectRate.limit > 0;
 }
 
 /**
