@@ -21,6 +21,9 @@ import { PathRouter, type RouteMatch } from './path-router';
 import { refuseUpgrade } from './upgrade-refusal';
 import { WriteBatcher } from './write-batcher';
 
+/** A socket waiting for admission is destroyed by its error anyway; nothing else to do. */
+function ignoreError(): void {}
+
 function markAlive(this: WebSocket): void {
   (this as Connection).alive = true;
 }
@@ -147,6 +150,10 @@ export class SwitchboardWsAdapter extends WsAdapter {
       this.upgrade(request, socket, head, match, status);
       return;
     }
+    // Node removed its own error listener when it emitted 'upgrade', and ws adds one only in
+    // handleUpgrade: until then a reset from the client would be an uncaught error. Kept on a
+    // refused socket, which is ended and may still see a reset.
+    socket.on('error', ignoreError);
     status.then(
       (answer) => this.upgrade(request, socket, head, match, answer),
       (error: unknown) => {
@@ -169,6 +176,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
     }
     // The client may have left while an asynchronous admission check ran.
     if (socket.destroyed) return;
+    socket.off('error', ignoreError);
     match.value.server.handleUpgrade(request, socket, head, (ws) =>
       this.accept(ws as Connection, request, match),
     );

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import type { RunningApp } from '../support/app';
 import { describeWithRedis, inspector, uniquePrefix, type RedisServer } from '../support/redis';
 import {
@@ -138,6 +139,29 @@ describeWithRedis(
         server().resume();
       }
       expect(running.app.get(UpgradeLimits).connectRate?.failures).toBeGreaterThanOrEqual(3);
+    });
+
+    it('survives a client that resets while its upgrade waits for Redis', async () => {
+      const port = Number(new URL(running.httpUrl).port);
+      server().pause();
+      try {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+        socket.write(
+          'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        );
+        // Long enough for the request to reach the server, well within the 250 ms wait.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        socket.resetAndDestroy();
+        // Past the storage timeout: the server decided about the reset socket and goes on.
+        await new Promise((resolve) => setTimeout(resolve, 400));
+      } finally {
+        server().resume();
+      }
+      // Still serving (the INCRs Redis got while frozen may have used up the budget).
+      expect([101, 429]).toContain(await upgradeTo(running));
     });
 
     it('fails open at once while Redis is down, and limits again once it is back', async () => {
