@@ -18,11 +18,8 @@ import type { EndpointGatewayOptions } from './endpoint-gateway.decorator';
 import type { InstanceId } from './instance-id';
 import type { MessageDispatcher } from './message-dispatcher';
 import { PathRouter, type RouteMatch } from './path-router';
-import { refuseUpgrade } from './upgrade-refusal';
+import { ignoreSocketError, refuseUpgrade } from './upgrade-refusal';
 import { WriteBatcher } from './write-batcher';
-
-/** A socket waiting for admission is destroyed by its error anyway; nothing else to do. */
-function ignoreError(): void {}
 
 function markAlive(this: WebSocket): void {
   (this as Connection).alive = true;
@@ -153,7 +150,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
     // Node removed its own error listener when it emitted 'upgrade', and ws adds one only in
     // handleUpgrade: until then a reset from the client would be an uncaught error. Kept on a
     // refused socket, which is ended and may still see a reset.
-    socket.on('error', ignoreError);
+    socket.on('error', ignoreSocketError);
     status.then(
       (answer) => this.upgrade(request, socket, head, match, answer),
       (error: unknown) => {
@@ -176,7 +173,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
     }
     // The client may have left while an asynchronous admission check ran.
     if (socket.destroyed) return;
-    socket.off('error', ignoreError);
+    socket.off('error', ignoreSocketError);
     match.value.server.handleUpgrade(request, socket, head, (ws) =>
       this.accept(ws as Connection, request, match),
     );
