@@ -6,14 +6,14 @@ import { AppModule } from './app.module';
 import { JwtConnectionGuard } from './auth/jwt-connection.guard';
 import type { AppConfig } from './config/app-config';
 import { ConnectionRegistry } from './connections/connection-registry';
+import { applyHttpServerLimits } from './limits/http-server-limits';
+import { PendingSockets } from './limits/pending-sockets';
 import {
   createHttpLog,
   createJsonLog,
   levelForNestLevels,
   type LogDestination,
 } from './logging/json-log';
-import { applyHttpServerLimits } from './limits/http-server-limits';
-import { PendingSockets } from './limits/pending-sockets';
 import { NestJsonLogger } from './logging/nest-json-logger';
 import { TransportStats } from './metrics/transport-stats';
 import { Admission } from './transport/admission';
