@@ -1,9 +1,13 @@
+import type { Server as HttpServer } from 'node:http';
 import type { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { JwtConnectionGuard } from './auth/jwt-connection.guard';
 import type { AppConfig } from './config/app-config';
 import { ConnectionRegistry } from './connections/connection-registry';
+import { applyHttpServerLimits } from './limits/http-server-limits';
+import { PendingSockets } from './limits/pending-sockets';
 import {
   createHttpLog,
   createJsonLog,
@@ -42,11 +46,17 @@ export async function createApp(
     destination: options.logDestination,
   });
   // The logger exists before Nest does, so bootstrap lines are JSON too, with no buffering.
-  const app = await NestFactory.create(AppModule.register(config), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
     logger: new NestJsonLogger(log),
     abortOnError: false,
   });
+  // Advertising the framework helps only someone matching exploits to versions.
+  app.disable('x-powered-by');
   app.use(createHttpLog(log));
+  // Before listen(): Node reads the checking interval when the server starts listening.
+  const server: HttpServer = app.getHttpServer();
+  applyHttpServerLimits(server, config);
+  app.get(PendingSockets).attach(server);
   const adapter = new SwitchboardWsAdapter(app, {
     config,
     connections: app.get(ConnectionRegistry),

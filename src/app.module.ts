@@ -7,6 +7,7 @@ import { ConsoleModule } from './console/console.module';
 import { FeaturesModule } from './features/features.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { LimitsModule } from './limits/limits.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PubSubModule } from './pubsub/pubsub.module';
 import { TransportModule } from './transport/transport.module';
@@ -20,6 +21,7 @@ export class AppModule {
       imports: [
         ConfigModule.forConfig(config),
         TransportModule,
+        LimitsModule,
         AuthModule,
         BusModule,
         PubSubModule,

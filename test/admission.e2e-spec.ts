@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { startApp, type RunningApp } from './support/app';
 import { ConnectionRegistry } from '../src/connections/connection-registry';
@@ -19,6 +20,39 @@ function upgradeStatus(url: string, origin?: string): Promise<number> {
 }
 
 describe('upgrade admission', () => {
+  describe('a client that resets instead of reading the refusal', () => {
+    let running: RunningApp;
+
+    beforeAll(async () => {
+      running = await startApp();
+    });
+
+    afterAll(async () => {
+      await running.close();
+    });
+
+    it('does not crash the server (it used to: an uncaught ECONNRESET)', async () => {
+      const port = Number(new URL(running.httpUrl).port);
+      const request =
+        'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n' +
+        // Unread bytes make the close a reset, which the 404 being written then runs into.
+        'x'.repeat(100_000);
+      for (let i = 0; i < 100; i++) {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        await withTimeout(
+          new Promise((resolve) => socket.once('connect', resolve)),
+          2000,
+          'a connection',
+        );
+        socket.write(request);
+        socket.resetAndDestroy();
+      }
+      expect(await refusedUpgradeStatus(`${running.wsUrl}/nope`)).toBe(404);
+    });
+  });
+
   describe('ALLOWED_ORIGINS', () => {
     let running: RunningApp;
 

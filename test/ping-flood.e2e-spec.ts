@@ -55,7 +55,7 @@ describe('ping flood (control frames obey the rate limit and MAX_BUFFERED_BYTES)
   // The server runs in its own process so its memory is measured alone, from the sources so the
   // test never runs a stale build.
   beforeAll(async () => {
-    server = await startServerProcess({}, 40_000, 'source');
+    server = await startServerProcess({}, 40_000, { entry: 'source' });
   }, 45_000);
 
   afterAll(() => server?.kill());

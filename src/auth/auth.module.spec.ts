@@ -2,6 +2,7 @@ import { Test } from '@nestjs/testing';
 import { Clock, SystemClock } from '../common/clock';
 import { ConfigModule } from '../config/config.module';
 import { loadConfig } from '../config/load-config';
+import { LimitsModule } from '../limits/limits.module';
 import { TransportModule } from '../transport/transport.module';
 import { AuthModule } from './auth.module';
 import { TokenSigner } from './token-signer';
@@ -23,7 +24,7 @@ const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'module-secret', JWT_A
 describe('AuthModule', () => {
   it('provides a signer and a verifier built from AppConfig', async () => {
     const module = await Test.createTestingModule({
-      imports: [ConfigModule.forConfig(config), TransportModule, AuthModule],
+      imports: [ConfigModule.forConfig(config), TransportModule, LimitsModule, AuthModule],
     }).compile();
     const token = module.get(TokenSigner).sign({ sub: 'alice' }, 60);
     expect(module.get(TokenVerifier).verify(token)).toMatchObject({ ok: true });
@@ -35,7 +36,7 @@ describe('AuthModule', () => {
 
   it('uses the application Clock', async () => {
     const module = await Test.createTestingModule({
-      imports: [ConfigModule.forConfig(config), TransportModule, AuthModule],
+      imports: [ConfigModule.forConfig(config), TransportModule, LimitsModule, AuthModule],
     })
       .overrideProvider(Clock)
       .useValue(fakeClock)

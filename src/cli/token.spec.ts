@@ -32,7 +32,11 @@ describe('npm run token (src/cli/token.ts)', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
-    expect(pkg.scripts.token).toBe('ts-node --transpile-only src/cli/token.ts');
+    // NODE_ENV defaults to production, which needs a strong JWT_SECRET; the script is for
+    // development unless the caller says otherwise.
+    expect(pkg.scripts.token).toBe(
+      'NODE_ENV=${NODE_ENV:-development} ts-node --transpile-only src/cli/token.ts',
+    );
   });
 
   it('prints only a token, on one line, that verifies with JWT_SECRET and expires after --ttl', async () => {
@@ -54,7 +58,12 @@ describe('npm run token (src/cli/token.ts)', () => {
   });
 
   it('defaults the name to sub and the ttl to one hour, and applies JWT_ISSUER/JWT_AUDIENCE', async () => {
-    const env = { JWT_SECRET: SECRET, JWT_ISSUER: 'https://auth.example', JWT_AUDIENCE: 'sb' };
+    const env = {
+      NODE_ENV: 'test',
+      JWT_SECRET: SECRET,
+      JWT_ISSUER: 'https://auth.example',
+      JWT_AUDIENCE: 'sb',
+    };
     const before = Math.floor(Date.now() / 1000);
     const run = await runCli(['--sub', 'bob'], env);
 
@@ -107,7 +116,7 @@ describe('npm run token (src/cli/token.ts)', () => {
   it('never prints the value of JWT_SECRET', async () => {
     const run = await runCli(['--sub', SECRET, '--name', 'x'], {
       NODE_ENV: 'production',
-      JWT_SECRET: 'production-secret-value',
+      JWT_SECRET: 'production-secret-value-of-32-bytes',
     });
 
     expect(run.code).toBe(0);

@@ -33,6 +33,13 @@ export class AppConfig {
   /** Undefined when MAX_CONNECTIONS is unset: no limit. */
   readonly maxConnections?: number;
   readonly maxBufferedBytes!: number;
+  /** Per-IP upgrade rate (CONNECT_RATE_*); `limit` 0 means off. */
+  readonly connectRate!: { readonly limit: number; readonly windowMs: number };
+  /** MAX_CONNECTIONS_PER_IP; 0 means no limit. */
+  readonly maxConnectionsPerIp!: number;
+  readonly trustProxy!: boolean;
+  readonly httpHeadersTimeoutMs!: number;
+  readonly maxPendingSockets!: number;
 
   static of(values: AppConfigValues): AppConfig {
     return Object.freeze(Object.assign(new AppConfig(), values));

@@ -46,9 +46,12 @@ const ToBoolean = () =>
  * variables take the default written here.
  */
 export class EnvironmentVariables {
-  /** `production` makes a missing JWT_SECRET fatal. */
+  /**
+   * `production` requires a strong JWT_SECRET and hides /auth/dev-token. The default, so that a
+   * deployment that forgets it is safe; `npm run start:dev` and the tests set another one.
+   */
   @IsIn(NODE_ENVS)
-  NODE_ENV: NodeEnv = 'development';
+  NODE_ENV: NodeEnv = 'production';
 
   /** HTTP and WebSocket port (one server). 0 picks a free port. */
   @ToInteger()
@@ -154,6 +157,55 @@ export class EnvironmentVariables {
   @Min(1)
   @IsInt()
   MAX_CONNECTIONS?: number;
+
+  /**
+   * WebSocket upgrades allowed per client IP per CONNECT_RATE_WINDOW_MS, across every instance
+   * sharing REDIS_URL; past it an upgrade gets 429. 0 turns the limit off.
+   */
+  @ToInteger()
+  @Min(0)
+  @Max(1_000_000_000)
+  @IsInt()
+  CONNECT_RATE_LIMIT = 0;
+
+  /** Window of CONNECT_RATE_LIMIT. */
+  @ToInteger()
+  @Min(1)
+  @Max(86_400_000)
+  @IsInt()
+  CONNECT_RATE_WINDOW_MS = 10000;
+
+  /** Open WebSocket sockets allowed per client IP on one instance; past it 429. 0: no limit. */
+  @ToInteger()
+  @Min(0)
+  @Max(1_000_000_000)
+  @IsInt()
+  MAX_CONNECTIONS_PER_IP = 0;
+
+  /**
+   * When true the client IP is the first X-Forwarded-For hop (set it only behind a proxy that
+   * overwrites that header); otherwise the socket's address.
+   */
+  @ToBoolean()
+  @IsBoolean()
+  TRUST_PROXY = false;
+
+  /** A socket that has not sent a complete request head within this many ms is closed. */
+  @ToInteger()
+  @Min(100)
+  @Max(600_000)
+  @IsInt()
+  HTTP_HEADERS_TIMEOUT_MS = 10000;
+
+  /**
+   * Sockets allowed at once that are not (yet) WebSockets: HTTP requests, keep-alive and
+   * handshakes in progress. Past it a new socket is closed at once, before it costs more.
+   */
+  @ToInteger()
+  @Min(1)
+  @Max(1_000_000)
+  @IsInt()
+  MAX_PENDING_SOCKETS = 512;
 
   /** A socket whose unsent data exceeds this many bytes is closed as a slow consumer. */
   @ToInteger()

@@ -1,9 +1,14 @@
 import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, type Environment } from './load-config';
+import { PUBLISHED_JWT_SECRETS } from './published-secrets';
+
+/** 32 bytes exactly: the shortest secret production accepts. */
+const STRONG_SECRET = 'k'.repeat(32);
 
 /** The ConfigError `loadConfig(env)` throws; fails the test if it does not throw one. */
 function configErrorOf(env: Environment): ConfigError {
   try {
-    loadConfig(env);
+    // NODE_ENV defaults to production, which also requires JWT_SECRET: tests name it when needed.
+    loadConfig({ NODE_ENV: 'test', ...env });
   } catch (error) {
     if (error instanceof ConfigError) return error;
     throw error;
@@ -17,8 +22,13 @@ function namedVariables(error: ConfigError): string[] {
 }
 
 describe('loadConfig', () => {
-  it('applies the documented defaults to an empty environment', () => {
-    expect(loadConfig({})).toMatchObject({
+  it('runs as production when NODE_ENV is unset', () => {
+    expect(loadConfig({ JWT_SECRET: STRONG_SECRET }).nodeEnv).toBe('production');
+    expect(() => loadConfig({})).toThrow(/JWT_SECRET: must be set when NODE_ENV=production/);
+  });
+
+  it('applies the documented defaults outside production', () => {
+    expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({
       nodeEnv: 'development',
       port: 3000,
       host: '0.0.0.0',
@@ -44,29 +54,29 @@ describe('loadConfig', () => {
       AUTH_REQUIRED: '',
       LOG_LEVEL: '',
       NODE_ENV: '',
-      JWT_SECRET: '',
+      JWT_SECRET: STRONG_SECRET,
     });
     expect(config).toMatchObject({
-      nodeEnv: 'development',
+      nodeEnv: 'production',
       port: 3000,
       host: '0.0.0.0',
       maxMessageBytes: 65536,
       authRequired: false,
       logLevel: 'info',
-      jwt: { usingDevelopmentSecret: true },
     });
+    expect(loadConfig({ NODE_ENV: 'test', JWT_SECRET: '' }).jwt.usingDevelopmentSecret).toBe(true);
   });
 
   it('parses numbers', () => {
-    expect(loadConfig({ PORT: '8080', MAX_MESSAGE_BYTES: '100' })).toMatchObject({
+    expect(loadConfig({ NODE_ENV: 'test', PORT: '8080', MAX_MESSAGE_BYTES: '100' })).toMatchObject({
       port: 8080,
       maxMessageBytes: 100,
     });
-    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+    expect(loadConfig({ NODE_ENV: 'test', PORT: '0' }).port).toBe(0);
   });
 
   it('ignores variables it does not know', () => {
-    expect(() => loadConfig({ SOMETHING_ELSE: 'x' })).not.toThrow();
+    expect(() => loadConfig({ NODE_ENV: 'test', SOMETHING_ELSE: 'x' })).not.toThrow();
   });
 
   describe('invalid values', () => {
@@ -98,11 +108,11 @@ describe('loadConfig', () => {
 
   describe('AUTH_REQUIRED', () => {
     it.each(['true', 'TRUE', '1', 'yes', ' Yes '])('reads %j as true', (value) => {
-      expect(loadConfig({ AUTH_REQUIRED: value }).authRequired).toBe(true);
+      expect(loadConfig({ NODE_ENV: 'test', AUTH_REQUIRED: value }).authRequired).toBe(true);
     });
 
     it.each(['false', 'False', '0', 'no'])('reads %j as false', (value) => {
-      expect(loadConfig({ AUTH_REQUIRED: value }).authRequired).toBe(false);
+      expect(loadConfig({ NODE_ENV: 'test', AUTH_REQUIRED: value }).authRequired).toBe(false);
     });
 
     it.each(['maybe', '2', 'on'])('refuses %j, naming AUTH_REQUIRED', (value) => {
@@ -112,7 +122,7 @@ describe('loadConfig', () => {
 
   describe('JWT_SECRET', () => {
     it('uses the given secret', () => {
-      expect(loadConfig({ JWT_SECRET: 's3cret' }).jwt).toMatchObject({
+      expect(loadConfig({ NODE_ENV: 'test', JWT_SECRET: 's3cret' }).jwt).toMatchObject({
         secret: 's3cret',
         usingDevelopmentSecret: false,
       });
@@ -127,10 +137,33 @@ describe('loadConfig', () => {
       },
     );
 
-    it('starts in production with a secret', () => {
-      const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'prod-secret' });
+    it('starts in production with a secret of 32 bytes or more', () => {
+      const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG_SECRET });
       expect(config.nodeEnv).toBe('production');
-      expect(config.jwt).toMatchObject({ secret: 'prod-secret', usingDevelopmentSecret: false });
+      expect(config.jwt).toMatchObject({ secret: STRONG_SECRET, usingDevelopmentSecret: false });
+    });
+
+    it.each(['a', 'prod-secret', 'k'.repeat(31), 'é'.repeat(15)])(
+      'refuses %j (under 32 bytes) in production, naming JWT_SECRET',
+      (secret) => {
+        const error = configErrorOf({ NODE_ENV: 'production', JWT_SECRET: secret });
+        expect(namedVariables(error)).toEqual(['JWT_SECRET']);
+        expect(error.message).toMatch(/JWT_SECRET: must be at least 32 bytes/);
+      },
+    );
+
+    it.each([...PUBLISHED_JWT_SECRETS])(
+      'refuses %j, published in this repository, in production',
+      (secret) => {
+        const error = configErrorOf({ NODE_ENV: 'production', JWT_SECRET: secret });
+        expect(namedVariables(error)).toEqual(['JWT_SECRET']);
+        expect(error.message).toMatch(/JWT_SECRET: must not be a secret published/);
+        expect(error.message).not.toContain(secret);
+      },
+    );
+
+    it('accepts short secrets outside production (tests and development)', () => {
+      expect(loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'a' }).jwt.secret).toBe('a');
     });
 
     it('never appears in an error message, whatever else is wrong', () => {

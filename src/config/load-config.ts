@@ -1,15 +1,13 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { AppConfig } from './app-config';
+import { DEVELOPMENT_JWT_SECRET } from './development-secret';
 import { EnvironmentVariables, SECRET_VARIABLES } from './environment';
+import { MIN_PRODUCTION_SECRET_BYTES, PUBLISHED_JWT_SECRETS } from './published-secrets';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-/**
- * The secret used when JWT_SECRET is unset outside production. Public by design: tokens signed
- * with it are worthless anywhere else, and production refuses to start without a real secret.
- */
-export const DEVELOPMENT_JWT_SECRET = 'switchboard-development-secret-do-not-use-in-production';
+export { DEVELOPMENT_JWT_SECRET };
 
 /** Thrown when the environment is invalid; its message names every bad variable. */
 export class ConfigError extends Error {
@@ -31,9 +29,7 @@ export function loadConfig(env: Environment): AppConfig {
   }
   const vars = plainToInstance(EnvironmentVariables, present);
   const problems = validateSync(vars, { stopAtFirstError: true }).map((e) => describe(e, present));
-  if (vars.NODE_ENV === 'production' && vars.JWT_SECRET === undefined) {
-    problems.push('JWT_SECRET: must be set when NODE_ENV=production');
-  }
+  if (vars.NODE_ENV === 'production') problems.push(...productionSecretProblems(vars.JWT_SECRET));
   if (problems.length > 0) throw new ConfigError(problems);
 
   return AppConfig.of({
@@ -56,12 +52,33 @@ export function loadConfig(env: Environment): AppConfig {
     allowedOrigins: vars.ALLOWED_ORIGINS?.split(',').map((origin) => origin.trim().toLowerCase()),
     maxConnections: vars.MAX_CONNECTIONS,
     maxBufferedBytes: vars.MAX_BUFFERED_BYTES,
+    connectRate: { limit: vars.CONNECT_RATE_LIMIT, windowMs: vars.CONNECT_RATE_WINDOW_MS },
+    maxConnectionsPerIp: vars.MAX_CONNECTIONS_PER_IP,
+    trustProxy: vars.TRUST_PROXY,
+    httpHeadersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,
+    maxPendingSockets: vars.MAX_PENDING_SOCKETS,
   });
 }
 
 /** Reads the process environment: the one place in the application that does. */
 export function loadConfigFromProcess(): AppConfig {
   return loadConfig(process.env);
+}
+
+/** Why `secret` may not sign production tokens; never quotes the value. */
+function productionSecretProblems(secret: string | undefined): string[] {
+  if (secret === undefined) return ['JWT_SECRET: must be set when NODE_ENV=production'];
+  if (PUBLISHED_JWT_SECRETS.has(secret)) {
+    return ['JWT_SECRET: must not be a secret published in the Switchboard repository'];
+  }
+  const bytes = Buffer.byteLength(secret, 'utf8');
+  if (bytes < MIN_PRODUCTION_SECRET_BYTES) {
+    return [
+      `JWT_SECRET: must be at least ${MIN_PRODUCTION_SECRET_BYTES} bytes when ` +
+        `NODE_ENV=production (got ${bytes}); e.g. openssl rand -base64 48`,
+    ];
+  }
+  return [];
 }
 
 function describe(error: ValidationError, raw: Record<string, string>): string {

@@ -49,7 +49,7 @@ describe('HeartbeatService', () => {
 
   beforeEach(() => {
     registry = new ConnectionRegistry();
-    heartbeat = new HeartbeatService(loadConfig({}), registry);
+    heartbeat = new HeartbeatService(loadConfig({ NODE_ENV: 'test' }), registry);
   });
 
   it('pings every socket once per sweep', () => {

@@ -5,6 +5,8 @@ import { Topics } from '../protocol/topics';
 import { RoomRegistry } from '../rooms/room-registry';
 import type { Connection } from '../transport/connection';
 import { MetricsService } from './metrics.service';
+import { PendingSockets } from '../limits/pending-sockets';
+import type { UpgradeLimits } from '../limits/upgrade-limits';
 import { TransportStats } from './transport-stats';
 
 /** A bus whose state the test sets; the metrics only read `connected` and `dropped`. */
@@ -35,12 +37,15 @@ describe('MetricsService', () => {
   let bus: FakeBus;
   let metrics: MetricsService;
 
+  const limits = { connectRate: undefined } as UpgradeLimits;
+  const pending = new PendingSockets(10, { now: () => 0 });
+
   beforeEach(() => {
     stats = new TransportStats();
     connections = new ConnectionRegistry();
     rooms = new RoomRegistry();
     bus = new FakeBus();
-    metrics = new MetricsService(stats, connections, rooms, bus);
+    metrics = new MetricsService(stats, connections, rooms, bus, limits, pending);
   });
 
   it('reads connections per endpoint at scrape time, every endpoint always present', async () => {
@@ -130,8 +135,19 @@ describe('MetricsService', () => {
     ]);
   });
 
+  it('reads the limits at scrape time', async () => {
+    const text = await metrics.scrape();
+    expect(samples(text, 'switchboard_connect_rate_failures_total')).toEqual([
+      'switchboard_connect_rate_failures_total 0',
+    ]);
+    expect(samples(text, 'switchboard_pending_sockets')).toEqual(['switchboard_pending_sockets 0']);
+    expect(samples(text, 'switchboard_pending_sockets_refused_total')).toEqual([
+      'switchboard_pending_sockets_refused_total 0',
+    ]);
+  });
+
   it('includes the process metrics, in every instance (one registry each)', async () => {
-    const other = new MetricsService(stats, connections, rooms, bus);
+    const other = new MetricsService(stats, connections, rooms, bus, limits, pending);
     for (const service of [metrics, other]) {
       expect(samples(await service.scrape(), 'process_cpu_seconds_total')).toHaveLength(1);
     }

@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { Bus } from '../bus/bus';
 import { ConnectionRegistry } from '../connections/connection-registry';
+import { registerLimitMetrics } from '../limits/limits-metrics';
+import { PendingSockets } from '../limits/pending-sockets';
+import { UpgradeLimits } from '../limits/upgrade-limits';
 import { Endpoints, type EndpointName } from '../protocol/endpoints';
 import { isRoomTopic } from '../protocol/topics';
 import { RoomRegistry } from '../rooms/room-registry';
@@ -29,6 +32,8 @@ export class MetricsService {
     connections: ConnectionRegistry,
     rooms: RoomRegistry,
     bus: Bus,
+    limits: UpgradeLimits,
+    pending: PendingSockets,
   ) {
     const own = new Registry();
     const registers = [own];
@@ -140,6 +145,7 @@ export class MetricsService {
       registers,
       totals: () => [[{}, bus.problemCounts.subscriberDisconnects]],
     });
+    registerLimitMetrics(registers, limits, pending);
 
     this.registry = Registry.merge([processMetrics(), own]);
   }

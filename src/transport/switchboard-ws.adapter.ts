@@ -20,7 +20,7 @@ import type { EndpointGatewayOptions } from './endpoint-gateway.decorator';
 import type { InstanceId } from './instance-id';
 import type { MessageDispatcher } from './message-dispatcher';
 import { PathRouter, type RouteMatch } from './path-router';
-import { refuseUpgrade } from './upgrade-refusal';
+import { ignoreSocketError, refuseUpgrade } from './upgrade-refusal';
 import { WriteBatcher } from './write-batcher';
 
 function markAlive(this: WebSocket): void {
@@ -49,7 +49,8 @@ interface Route {
  * - One `upgrade` listener on the application's HTTP server routes every upgrade through a
  *   PathRouter, so gateways declare patterns (`/ws/room/:roomId`) and receive decoded params.
  *   An upgrade to no route gets HTTP 404 instead of the stock adapter's silent reset; Admission
- *   answers 403 (origin) and 503 (draining, MAX_CONNECTIONS) before any WebSocket work.
+ *   answers 403 (origin), 429 (per-IP limits) and 503 (draining, MAX_CONNECTIONS) before any
+ *   WebSocket work.
  * - Connection guards (the id rule for path parameters, then authentication) run once the socket
  *   is open; a refusal closes it with 1008 and a reason, and the gateway never sees the socket.
  * - Frames go through MessageDispatcher with plain calls instead of a per-message RxJS pipeline;
@@ -151,21 +152,58 @@ export class SwitchboardWsAdapter extends WsAdapter {
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     const match = this.router.match(path);
-    const status = match ? this.deps.admission.refusalFor(request) : 404;
-    if (status !== undefined || !match) {
-      this.deps.stats.countRefusedUpgrade(status ?? 404);
-      this.connectionLog.refuse({
-        status: status ?? 404,
-        reason: refusalReason(status ?? 404, this.deps.admission.isDraining),
-        path,
-        remoteAddress: request.socket.remoteAddress,
-      });
-      refuseUpgrade(socket, status ?? 404);
+    if (!match) {
+      this.refuse(request, socket, 404);
       return;
     }
+    const status = this.deps.admission.refusalFor(request, socket);
+    if (!(status instanceof Promise)) {
+      this.upgrade(request, socket, head, match, status);
+      return;
+    }
+    // Node removed its own error listener when it emitted 'upgrade', and ws adds one only in
+    // handleUpgrade: until then a reset from the client would be an uncaught error. Kept on a
+    // refused socket, which is ended and may still see a reset.
+    socket.on('error', ignoreSocketError);
+    status.then(
+      (answer) => this.upgrade(request, socket, head, match, answer),
+      (error: unknown) => {
+        this.log.error('Upgrade admission failed', error as Error);
+        this.refuse(request, socket, 500);
+      },
+    );
+  }
+
+  private upgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    match: RouteMatch<Route>,
+    refusal: number | undefined,
+  ): void {
+    if (refusal !== undefined) {
+      this.refuse(request, socket, refusal);
+      return;
+    }
+    // The client may have left while an asynchronous admission check ran.
+    if (socket.destroyed) return;
+    socket.off('error', ignoreSocketError);
     match.value.server.handleUpgrade(request, socket, head, (ws) =>
       this.accept(ws as Connection, request, match),
     );
+  }
+
+  private refuse(request: IncomingMessage, socket: Duplex, status: number): void {
+    this.deps.stats.countRefusedUpgrade(status);
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    this.connectionLog.refuse({
+      status,
+      reason: refusalReason(status, this.deps.admission.isDraining),
+      path: query === -1 ? url : url.slice(0, query),
+      remoteAddress: request.socket.remoteAddress,
+    });
+    refuseUpgrade(socket, status);
   }
 
   private accept(connection: Connection, request: IncomingMessage, match: RouteMatch<Route>): void {

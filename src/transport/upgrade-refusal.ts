@@ -14,6 +14,9 @@ export function refuseUpgrade(
     socket.destroy();
     return;
   }
+  // Node dropped its error listener when it handed the socket over: a client that resets
+  // before reading the answer would otherwise raise an uncaught error and end the process.
+  socket.on('error', ignoreSocketError);
   const length = Buffer.byteLength(body);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
@@ -22,3 +25,9 @@ export function refuseUpgrade(
       `Content-Length: ${length}\r\n\r\n${body}`,
   );
 }
+
+/**
+ * An error listener for a socket Node no longer watches (after 'upgrade') that is being closed
+ * anyway: its error needs no handling, but without a listener it would crash the process.
+ */
+export function ignoreSocketError(): void {}

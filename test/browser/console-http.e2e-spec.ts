@@ -161,7 +161,10 @@ describe('browser console over HTTP', () => {
     let production: RunningApp;
 
     beforeAll(async () => {
-      production = await startApp({ NODE_ENV: 'production', JWT_SECRET: 'console-test-secret' });
+      production = await startApp({
+        NODE_ENV: 'production',
+        JWT_SECRET: 'console-test-secret-of-32-bytes-or-more',
+      });
     });
 
     afterAll(async () => {

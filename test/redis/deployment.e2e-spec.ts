@@ -30,10 +30,17 @@ interface ComposeService {
 const compose = load(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
 const apps = ['app1', 'app2'] as const;
 
-/** Compose's `${NAME:-default}` with NAME unset: the default. */
-function withDefaults(value: string): string {
-  return value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+/** Compose's interpolation: `${NAME:-default}` and `${NAME:?error}`, with NAME from `shell`. */
+function interpolate(value: string, shell: Record<string, string>): string {
+  return value.replace(/\$\{([A-Z_]+):([-?])([^}]*)\}/g, (_, name: string, kind, text: string) => {
+    if (shell[name] !== undefined) return shell[name];
+    if (kind === '-') return text;
+    throw new Error(`compose refuses to start: ${name}: ${text}`);
+  });
 }
+
+/** What an operator would export: a secret production accepts. */
+const OPERATOR_SHELL = { JWT_SECRET: 'an-operator-secret-of-at-least-32-bytes' };
 
 describe('docker-compose.yml', () => {
   it('runs Redis and two app instances', () => {
@@ -62,12 +69,10 @@ describe('docker-compose.yml', () => {
     expect(compose.services.app1.environment).toEqual(compose.services.app2.environment);
   });
 
-  it('takes JWT_SECRET from the environment, with a development default marked as such', () => {
-    const text = read('docker-compose.yml');
-    expect(compose.services.app1.environment?.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:-.+\}$/);
-    const lines = text.split('\n');
-    const secretLine = lines.findIndex((line) => line.trim().startsWith('JWT_SECRET:'));
-    expect(lines[secretLine - 1]).toMatch(/#.*DEV DEFAULT/);
+  it.each(apps)('%s requires JWT_SECRET from the environment, with no default', (name) => {
+    const secret = String(compose.services[name].environment?.JWT_SECRET);
+    expect(secret).toMatch(/^\$\{JWT_SECRET:\?.*\bJWT_SECRET\b.*\}$/);
+    expect(() => interpolate(secret, {})).toThrow(/JWT_SECRET/);
   });
 
   it('sets only variables the app reads, with values its config validation accepts', () => {
@@ -76,7 +81,10 @@ describe('docker-compose.yml', () => {
       const environment = compose.services[name].environment ?? {};
       expect(Object.keys(environment).filter((key) => !known.includes(key))).toEqual([]);
       const resolved = Object.fromEntries(
-        Object.entries(environment).map(([key, value]) => [key, withDefaults(String(value))]),
+        Object.entries(environment).map(([key, value]) => [
+          key,
+          interpolate(String(value), OPERATOR_SHELL),
+        ]),
       );
       const config = loadConfig(resolved);
       expect(config.nodeEnv).toBe('production');

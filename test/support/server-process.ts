@@ -43,16 +43,24 @@ const ENTRY_ARGS: Record<ServerEntry, readonly string[]> = {
 
 /**
  * Starts `node dist/main.js` (or the sources, see ServerEntry) with `env` on top of a minimal
- * environment (PATH only), waits for its "Listening on" line and reads the port from it.
+ * environment (PATH, NODE_ENV=test), waits for its "Listening on" line and reads the port from it.
  */
 export async function startServerProcess(
   env: Record<string, string>,
   timeoutMs = 15_000,
-  entry: ServerEntry = 'dist',
+  options: { readonly entry?: ServerEntry; readonly fileDescriptorLimit?: number } = {},
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...ENTRY_ARGS[entry]], {
+  const entryArgs = ENTRY_ARGS[options.entry ?? 'dist'];
+  const limit = options.fileDescriptorLimit;
+  // `ulimit -n` in a shell that then becomes node (exec), so the limit is the server's own.
+  const [command, args] =
+    limit === undefined
+      ? [process.execPath, [...entryArgs]]
+      : ['sh', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, ...entryArgs]];
+  const child = spawn(command, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    // NODE_ENV defaults to production, which needs a strong JWT_SECRET: tests opt in to it.
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', NODE_ENV: 'test', ...env },
     stdio: 'pipe',
   });
   let output = '';

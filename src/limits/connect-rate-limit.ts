@@ -1,0 +1,86 @@
+import { Logger } from '@nestjs/common';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import { LogThrottle } from '../bus/log-throttle';
+import type { Clock } from '../common/clock';
+
+/** The throttler name under which upgrades are counted (part of every storage key). */
+export const CONNECT_THROTTLER = 'connect';
+
+/**
+ * How long an upgrade waits for the storage (Redis) before it is let through anyway. Generous
+ * for a Redis round trip (well under a millisecond on a LAN), short enough that an unanswering
+ * Redis costs each upgrade a quarter of a second rather than hanging it.
+ */
+export const STORAGE_TIMEOUT_MS = 250;
+
+/** At most one warning per this interval while the storage fails; the others are counted. */
+const WARNING_INTERVAL_MS = 10_000;
+
+export interface ConnectRateOptions {
+  /** Upgrades allowed per window and client IP (> 0). */
+  readonly limit: number;
+  readonly windowMs: number;
+  /** Prepended to every key, so deployments sharing a Redis do not share budgets. */
+  readonly keyPrefix: string;
+}
+
+/**
+ * CONNECT_RATE_LIMIT: upgrades per CONNECT_RATE_WINDOW_MS per client IP, counted in the
+ * ThrottlerStorage, so the budget holds across every instance sharing that storage (Redis).
+ * It uses the storage exactly as @nestjs/throttler's guard does (block duration = window), so the
+ * two agree on what a limit means.
+ *
+ * Fails open: when the storage errs or has not answered within STORAGE_TIMEOUT_MS (Redis down
+ * or frozen) the upgrade is allowed, a warning is logged (at most one per 10 s, with the count
+ * of failures since the last one) and `failures` grows. Refusing every upgrade during a Redis
+ * outage would turn a degraded limit into a full outage.
+ */
+export class ConnectRateLimit {
+  private readonly log = new Logger(ConnectRateLimit.name);
+  private readonly warnings: LogThrottle;
+  /** Checks that failed open since boot. */
+  failures = 0;
+
+  constructor(
+    private readonly storage: ThrottlerStorage,
+    private readonly options: ConnectRateOptions,
+    clock: Clock,
+  ) {
+    this.warnings = new LogThrottle(WARNING_INTERVAL_MS, clock);
+  }
+
+  /** Counts one upgrade from `ip`; resolves false when `ip` is over its budget. Never rejects. */
+  async allows(ip: string): Promise<boolean> {
+    const { limit, windowMs, keyPrefix } = this.options;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${STORAGE_TIMEOUT_MS} ms`)),
+        STORAGE_TIMEOUT_MS,
+      );
+    });
+    try {
+      const record = await Promise.race([
+        this.storage.increment(`${keyPrefix}${ip}`, windowMs, limit, windowMs, CONNECT_THROTTLER),
+        timeout,
+      ]);
+      return !record.isBlocked;
+    } catch (error) {
+      this.failedOpen(error);
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private failedOpen(error: unknown): void {
+    this.failures++;
+    const suppressed = this.warnings.take();
+    if (suppressed === undefined) return;
+    this.log.warn({
+      msg: 'connect rate limit storage failed: upgrade allowed without counting it',
+      error: error instanceof Error ? error.message : String(error),
+      failuresSinceLastWarning: suppressed + 1,
+    });
+  }
+}

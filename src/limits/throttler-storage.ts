@@ -1,0 +1,54 @@
+import { Logger } from '@nestjs/common';
+import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import type { RedisOptions } from 'ioredis';
+import { reconnectDelay, SOCKET_TIMEOUT_MS } from '../bus/redis-connection';
+import type { AppConfig } from '../config/app-config';
+
+/**
+ * The ThrottlerStorage every limit of this process counts in: @nestjs/throttler's in-memory
+ * storage for one instance, or, when REDIS_URL is set, @nest-lab/throttler-storage-redis
+ * (one atomic Lua script per increment; it supports ioredis >= 5 and Nest 11), so instances
+ * sharing that Redis share every budget. Nest's shutdown hooks release either one: the Redis
+ * storage disconnects the client it created, the in-memory one stops its sweep timer.
+ * The Redis connection is opened only when a limit counts in the storage (today only
+ * CONNECT_RATE_LIMIT; a throttler added to LimitsModule must be added to `countsInStorage`).
+ */
+export function createThrottlerStorage(config: AppConfig, instance: string): ThrottlerStorage {
+  const { url } = config.redis;
+  if (url === undefined || !countsInStorage(config)) return new ThrottlerStorageService();
+  const storage = new ThrottlerStorageRedisService(url, limitsRedisOptions(instance));
+  const log = new Logger('ThrottlerStorage');
+  let lastCode: string | undefined;
+  // Without a listener ioredis prints every error; one line per distinct error is enough, since
+  // each failed check is reported (throttled) where it fails open.
+  storage.redis.on('error', (error: Error & { code?: string }) => {
+    const code = error.code ?? error.name;
+    if (code === lastCode) return;
+    lastCode = code;
+    log.warn(`Redis for rate limits: ${code}`);
+  });
+  storage.redis.on('ready', () => (lastCode = undefined));
+  return storage;
+}
+
+function countsInStorage(config: AppConfig): boolean {
+  return config.connectRate.limit > 0;
+}
+
+/**
+ * Like the bus connections: a command issued while Redis is down fails at once instead of
+ * queueing (the caller fails open), nothing is resent, and reconnection never stops.
+ */
+function limitsRedisOptions(instance: string): RedisOptions {
+  return {
+    connectionName: `switchboard-${instance}-limits`,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: (attempt) => reconnectDelay(attempt),
+    connectTimeout: 2000,
+    disconnectTimeout: 200,
+    socketTimeout: SOCKET_TIMEOUT_MS,
+  };
+}
