@@ -183,9 +183,9 @@ describe('loadConfig', () => {
 
   describe('BUS_SECRET', () => {
     it('is optional, and handed to the bus when set', () => {
-      expect(loadConfig({}).redis.busSecret).toBeUndefined();
+      expect(loadConfig({ NODE_ENV: 'test' }).redis.busSecret).toBeUndefined();
       const secret = 'b'.repeat(32);
-      expect(loadConfig({ BUS_SECRET: secret }).redis.busSecret).toBe(secret);
+      expect(loadConfig({ NODE_ENV: 'test', BUS_SECRET: secret }).redis.busSecret).toBe(secret);
     });
 
     it('is refused under 32 characters, without its value in the error', () => {

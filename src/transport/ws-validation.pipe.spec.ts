@@ -3,6 +3,7 @@ import { WsException } from '@nestjs/websockets';
 import { ChannelDto } from '../features/json/dto/channel.dto';
 import { PublishDto } from '../features/json/dto/publish.dto';
 import { MAX_PAYLOAD_ENTRIES } from '../limits/payload-limits';
+import { ID_RULE_DESCRIPTION } from '../protocol/ids';
 import { WsValidationPipe } from './ws-validation.pipe';
 
 const as = (metatype: ArgumentMetadata['metatype']): ArgumentMetadata => ({
@@ -56,7 +57,7 @@ describe('WsValidationPipe', () => {
         { field: 'payload.message', message: 'message is required' },
         {
           field: 'payload.channel',
-          message: 'channel must be 1-64 characters of A-Z a-z 0-9 _ . : -',
+          message: `channel must be ${ID_RULE_DESCRIPTION}`,
         },
       ],
     });
@@ -73,7 +74,7 @@ describe('WsValidationPipe', () => {
       errors: [
         {
           field: 'payload.channel',
-          message: 'channel must be 1-64 characters of A-Z a-z 0-9 _ . : -',
+          message: `channel must be ${ID_RULE_DESCRIPTION}`,
         },
         { field: 'payload.channel', message: 'channel must be a string' },
       ],
