@@ -65,11 +65,17 @@ describe('the token CLI of the production build (node dist/cli/token.js)', () =>
   it('signs nothing that a server with another secret accepts', async () => {
     const run = await runBuiltCli(['--sub', 'alice'], {
       ...production,
-      JWT_SECRET: 'not-the-server-secret',
+      JWT_SECRET: randomBytes(32).toString('hex'), // strong, as production requires, but another
     });
     expect(run.code).toBe(0);
     const secure = await open(`/ws/secure?token=${run.stdout.trim()}`);
     expect(await secure.closed()).toEqual({ code: 1008, reason: 'Token invalid' });
+  });
+
+  it('refuses a weak secret in production, as the server does (exit 1)', async () => {
+    const run = await runBuiltCli(['--sub', 'alice'], { ...production, JWT_SECRET: 'short' });
+    expect(run).toMatchObject({ code: 1, stdout: '' });
+    expect(run.stderr).toContain('JWT_SECRET');
   });
 
   it('refuses to run in production without JWT_SECRET, as the server does (exit 1)', async () => {
