@@ -6,7 +6,7 @@ import { ConnectionRegistry } from '../src/connections/connection-registry';
 import { RateLimiter } from '../src/limits/rate-limiter';
 import { RoomRegistry } from '../src/rooms/room-registry';
 import { startApp, type RunningApp } from './support/app';
-import { jsonIdOf, ProbeSocket } from './support/probe-socket';
+import { jsonIdOf, TestClient } from './support/ws-client';
 import { exposeGc, heapUsedAfterGc, watchCrashes, type CrashWatch } from './support/runtime';
 import { waitForValue } from './support/wait';
 
@@ -41,24 +41,24 @@ type Ending = 'polite' | 'abrupt';
 const request = (type: string, payload: unknown, id: string) =>
   JSON.stringify({ type, payload, id });
 
-async function end(ending: Ending, ...sockets: ProbeSocket[]): Promise<void> {
+async function end(ending: Ending, ...sockets: TestClient[]): Promise<void> {
   if (ending === 'abrupt') {
     for (const socket of sockets) socket.terminate();
     return;
   }
-  await Promise.all(sockets.map((socket) => socket.close(WAIT_MS)));
+  await Promise.all(sockets.map((socket) => socket.close(WAIT_MS, 1000)));
 }
 
 /** Opens `path` on the app at `base` (its ws:// URL). */
-function open(base: string, path: string): Promise<ProbeSocket> {
-  return ProbeSocket.open(`${base}${path}`, undefined, WAIT_MS);
+function open(base: string, path: string): Promise<TestClient> {
+  return TestClient.open(`${base}${path}`, WAIT_MS);
 }
 
 /** Waits for `text` among the frames of `socket`; frames of other cycles may come in between. */
-const receive = (socket: ProbeSocket, text: string) =>
+const receive = (socket: TestClient, text: string) =>
   socket.until(() => socket.texts.includes(text), JSON.stringify(text), WAIT_MS);
 
-const reply = (socket: ProbeSocket, id: string) =>
+const reply = (socket: TestClient, id: string) =>
   socket.until(() => socket.texts.some((text) => jsonIdOf(text) === id), `reply ${id}`, WAIT_MS);
 
 /**
@@ -260,10 +260,10 @@ describe('no leaks under connection churn', () => {
     }
 
     // Still serving after the churn.
-    const socket = await ProbeSocket.open(`${running.wsUrl}/ws`, undefined, WAIT_MS);
+    const socket = await TestClient.open(`${running.wsUrl}/ws`, WAIT_MS);
     socket.sendText('still here');
     await receive(socket, 'Echo: still here');
-    await socket.close(WAIT_MS);
+    await socket.close(WAIT_MS, 1000);
     expect(crashes.crashes).toEqual([]);
   }, 60_000);
 });
