@@ -77,6 +77,8 @@ describe('sockets before the upgrade', () => {
     it('leaves WebSockets alone: an upgraded socket outlives the timeout', async () => {
       const client = await TestClient.open(`${running.wsUrl}/ws`);
       try {
+        // A real-time wait is the point: Node's HTTP server enforces the timeout on its own
+        // timers (no Clock to fake), and the test shows that nothing happens when it runs out.
         await new Promise((resolve) => setTimeout(resolve, 2 * HEADERS_TIMEOUT_MS));
         client.send('still here');
         expect(await client.nextText()).toBe('Echo: still here');

@@ -1,6 +1,10 @@
 import { useApp } from './support/app';
+import { FakeTime } from './support/fake-time';
 import { errorFrame, nextJson, reply, sendRequest } from './support/json-client';
+import { waitForValue } from './support/wait';
 import { refusedUpgradeStatus, type TestClient } from './support/ws-client';
+
+const PING = { type: 'ping', data: {} };
 
 /**
  * What a client written for the seed's FastAPI server sees differently here, one test per entry
@@ -48,8 +52,13 @@ describe("a seed client (docs/protocol.md, migrating from the seed's FastAPI ser
     });
   });
 
-  describe('with heartbeats every 50 ms', () => {
-    const { clients } = useApp({ HEARTBEAT_INTERVAL_MS: '50', RATE_LIMIT_MAX: '1000000' });
+  // The heartbeat runs on a fake time: each sweep is one `time.advance`, placed between two
+  // requests, so the pings are bound to arrive where a strict client would trip on them.
+  describe('with heartbeats (fake time)', () => {
+    const INTERVAL_MS = 1000;
+    const time = new FakeTime();
+    const fixture = useApp({ HEARTBEAT_INTERVAL_MS: String(INTERVAL_MS) }, { time });
+    const { clients } = fixture;
 
     /** Reads frames until the one carrying `id`, and returns it with the frames read before it. */
     async function readUntilReply(client: TestClient, id: number) {
@@ -64,16 +73,18 @@ describe("a seed client (docs/protocol.md, migrating from the seed's FastAPI ser
     it('gets {"type":"ping","data":{}} without an id between requests, and tells replies by id', async () => {
       const json = await clients.open('/ws/json');
       const heartbeats: unknown[] = [];
-      // A strict send-then-receive client would read one of these pings in place of a reply.
-      // Request after request until two sweeps have passed (or a bound, if they never come).
-      for (let id = 1; heartbeats.length < 2 && id <= 100_000; id++) {
+      for (let id = 1; id <= 3; id++) {
+        // A strict send-then-receive client would read the sweep's ping in place of this reply.
         sendRequest(json, 'ping', undefined, id);
         const { reply: answer, before } = await readUntilReply(json, id);
         expect(answer).toEqual(reply('pong', {}, id));
         heartbeats.push(...before);
+        // The protocol pong of the previous sweep is in before the next one.
+        await waitForValue(() => [...fixture.connections][0]?.alive, true, 'the pong');
+        time.advance(INTERVAL_MS);
       }
-      expect(heartbeats.length).toBeGreaterThanOrEqual(2);
-      expect(heartbeats).toEqual(heartbeats.map(() => ({ type: 'ping', data: {} })));
+      const last = await nextJson(json);
+      expect([...heartbeats, last]).toEqual([PING, PING, PING]);
     });
   });
 });
