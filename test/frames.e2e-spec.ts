@@ -1,5 +1,4 @@
 import { useApp } from './support/app';
-import { waitForValue } from './support/wait';
 import type { TestClient } from './support/ws-client';
 
 const TEXT_ENDPOINTS = ['/ws', '/ws/A', '/ws/room/r'];
