@@ -5,7 +5,7 @@ import { SystemClock } from '../src/common/clock';
 import { ConnectionRegistry } from '../src/connections/connection-registry';
 import { RateLimiter } from '../src/limits/rate-limiter';
 import { RoomRegistry } from '../src/rooms/room-registry';
-import { startApp, type RunningApp } from './support/app';
+import { useApp, type RunningApp } from './support/app';
 import { jsonIdOf, TestClient } from './support/ws-client';
 import { exposeGc, heapUsedAfterGc, watchCrashes, type CrashWatch } from './support/runtime';
 import { waitForValue } from './support/wait';
@@ -186,26 +186,22 @@ async function churn(running: RunningApp, from: number, to: number): Promise<voi
 }
 
 describe('no leaks under connection churn', () => {
-  let running: RunningApp;
   let crashes: CrashWatch;
 
-  beforeAll(async () => {
+  // Declared around useApp so that the watch covers the app's start and close.
+  beforeAll(() => {
     crashes = watchCrashes();
-    running = await startApp({
-      JWT_SECRET: SECRET,
-      // No sweep during the test: the heartbeat must not be what cleans up.
-      HEARTBEAT_INTERVAL_MS: '3600000',
-    });
   });
-
-  afterAll(async () => {
-    await running?.close();
-    crashes?.stop();
+  const fixture = useApp({
+    JWT_SECRET: SECRET,
+    // No sweep during the test: the heartbeat must not be what cleans up.
+    HEARTBEAT_INTERVAL_MS: '3600000',
   });
+  afterAll(() => crashes?.stop());
 
   /** Waits until every piece of per-connection state is back to zero, naming any that is not. */
   async function expectAllStateReleased(): Promise<void> {
-    const { app } = running;
+    const { app } = fixture.running;
     const counters: [string, () => number][] = [
       ['open connections', () => app.get(ConnectionRegistry).size],
       ['rooms and channels with members', () => app.get(RoomRegistry).size],
@@ -222,7 +218,7 @@ describe('no leaks under connection churn', () => {
   async function waitForNoTcpConnection(): Promise<void> {
     const count = () =>
       new Promise<number>((resolve, reject) =>
-        running.server.getConnections((error, n) => (error ? reject(error) : resolve(n))),
+        fixture.running.server.getConnections((error, n) => (error ? reject(error) : resolve(n))),
       );
     const deadline = Date.now() + WAIT_MS;
     let sockets = await count();
@@ -240,12 +236,12 @@ describe('no leaks under connection churn', () => {
     // global of a fresh V8 context (vm.runInNewContext('gc')); no Node flag is needed.
     const gc = exposeGc();
 
-    await churn(running, 0, WARM_UP_CYCLES);
+    await churn(fixture.running, 0, WARM_UP_CYCLES);
     await expectAllStateReleased();
     const baseline = await heapUsedAfterGc(gc);
 
     const started = Date.now();
-    await churn(running, WARM_UP_CYCLES, WARM_UP_CYCLES + CYCLES);
+    await churn(fixture.running, WARM_UP_CYCLES, WARM_UP_CYCLES + CYCLES);
     const churnMs = Date.now() - started;
     await expectAllStateReleased();
     const after = await heapUsedAfterGc(gc);
@@ -260,7 +256,7 @@ describe('no leaks under connection churn', () => {
     }
 
     // Still serving after the churn.
-    const socket = await TestClient.open(`${running.wsUrl}/ws`, WAIT_MS);
+    const socket = await TestClient.open(`${fixture.running.wsUrl}/ws`, WAIT_MS);
     socket.sendText('still here');
     await receive(socket, 'Echo: still here');
     await socket.close(WAIT_MS, 1000);
