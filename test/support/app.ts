@@ -90,10 +90,14 @@ export interface AppFixture {
 /**
  * Boots the app once for the enclosing describe block; after each test closes every client the
  * test opened (ours and superwstest's) and waits until the server has seen them all go (so
- * nothing leaks into the next test); closes the app after all tests. `options` go to startApp
- * (a FakeTime, a log destination).
+ * nothing leaks into the next test); closes the app after all tests. `env` may be a function,
+ * called at boot, for values known only then (a Redis URL); `options` go to startApp (a
+ * FakeTime, a log destination).
  */
-export function useApp(env: Environment = {}, options: TestAppOptions = {}): AppFixture {
+export function useApp(
+  env: Environment | (() => Environment) = {},
+  options: TestAppOptions = {},
+): AppFixture {
   let running: RunningApp | undefined;
   const started = (): RunningApp => {
     if (!running) throw new Error('useApp: the app is not started yet (use it inside a test)');
@@ -116,7 +120,7 @@ export function useApp(env: Environment = {}, options: TestAppOptions = {}): App
       }),
   };
   beforeAll(async () => {
-    running = await startApp(env, options);
+    running = await startApp(typeof env === 'function' ? env() : env, options);
   });
   afterEach(async () => {
     scopedRequest.closeAll();
