@@ -2,7 +2,7 @@ import { useApp } from './support/app';
 import { FakeTime } from './support/fake-time';
 import { errorFrame, nextJson, reply, sendRequest } from './support/json-client';
 import { waitForValue } from './support/wait';
-import { refusedUpgradeStatus, type TestClient } from './support/ws-client';
+import type { TestClient } from './support/ws-client';
 
 const PING = { type: 'ping', data: {} };
 
@@ -12,43 +12,44 @@ const PING = { type: 'ping', data: {} };
  * client sends. Raw Redis publishers are covered by test/redis/envelope.e2e-spec.ts.
  */
 describe("a seed client (docs/protocol.md, migrating from the seed's FastAPI server)", () => {
+  // Each test is one seed client's session, written with superwstest.
   describe('on the default limits', () => {
     const fixture = useApp();
-    const { clients } = fixture;
+    const isJson = (expected: unknown) => (actual: unknown) => {
+      expect(actual).toEqual(expected);
+    };
 
     it('is refused after connecting, with 1008 and a reason, where the seed answered 403', async () => {
-      const client = await clients.open('/ws/secure?token=not-a-jwt');
-      expect(await client.closed()).toEqual({ code: 1008, reason: 'Token invalid' });
-      expect(await refusedUpgradeStatus(`${fixture.running.wsUrl}/ws/room`)).toBe(404);
+      await fixture.request().ws('/ws/secure?token=not-a-jwt').expectClosed(1008, 'Token invalid');
+      await fixture.request().ws('/ws/room').expectConnectionError(404);
     });
 
     it('gets replies to the seed envelope {type, payload}, and an error instead of a drop', async () => {
-      const json = await clients.open('/ws/json');
-      json.send('{"type":"ping","payload":{}}');
-      expect(await nextJson(json)).toEqual(reply('pong', {}));
-      // The seed echoed the whole payload as `data`; here it is the channel only.
-      json.send('{"type":"subscribe","payload":{"channel":"news","since":0},"id":1}');
-      expect(await nextJson(json)).toEqual(reply('subscribed', { channel: 'news' }, 1));
-      json.send('not json');
-      expect(await nextJson(json)).toEqual(errorFrame('Invalid JSON'));
-      json.send('{"type":"ping","payload":{},"id":2}');
-      expect(await nextJson(json)).toEqual(reply('pong', {}, 2));
+      await fixture
+        .request()
+        .ws('/ws/json')
+        .sendText('{"type":"ping","payload":{}}')
+        .expectJson(isJson(reply('pong', {})))
+        // The seed echoed the whole payload as `data`; here it is the channel only.
+        .sendText('{"type":"subscribe","payload":{"channel":"news","since":0},"id":1}')
+        .expectJson(isJson(reply('subscribed', { channel: 'news' }, 1)))
+        .sendText('not json')
+        .expectJson(isJson(errorFrame('Invalid JSON')))
+        .sendText('{"type":"ping","payload":{},"id":2}')
+        .expectJson(isJson(reply('pong', {}, 2)))
+        .close()
+        .expectClosed();
     });
 
     it('is rate-limited on chat too, with the seed’s error frame', async () => {
-      const chat = await clients.open('/ws/alice');
-      for (let i = 1; i <= 11; i++) chat.send(`m${i}`);
-      const frames = await chat.nextTexts(11);
-      expect(frames.slice(0, 10)).toEqual(
-        Array.from({ length: 10 }, (_, i) => `Client alice: m${i + 1}`),
-      );
-      expect(frames[10]).toBe('{"error":"Rate limit exceeded"}');
+      let chat = fixture.request().ws('/ws/alice');
+      for (let i = 1; i <= 11; i++) chat = chat.sendText(`m${i}`);
+      for (let i = 1; i <= 10; i++) chat = chat.expectText(`Client alice: m${i}`);
+      await chat.expectText('{"error":"Rate limit exceeded"}').close().expectClosed();
     });
 
     it('is closed with 1009 for a message over 64 KiB, which the seed took', async () => {
-      const echo = await clients.open('/ws');
-      echo.send('x'.repeat(65_537));
-      expect(await echo.closed()).toEqual({ code: 1009, reason: '' });
+      await fixture.request().ws('/ws').sendText('x'.repeat(65_537)).expectClosed(1009, '');
     });
   });
 
