@@ -9,7 +9,12 @@
 // Transpile only (isolatedModules in tsconfig.json): `npm run typecheck` does the type-checking.
 const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
-/** A project over the e2e specs of one folder of test/ (`.` for test/ itself, minus the others). */
+/**
+ * A project over the e2e specs of one folder of test/ ('' for test/ itself, minus `ignored`).
+ * @param {string} displayName
+ * @param {string} folder
+ * @param {string[]} ignored folders of test/ that other projects run
+ */
 function testProject(displayName, folder, ignored = []) {
   return {
     displayName,
