@@ -1,10 +1,32 @@
 /**
- * Two projects, each runnable alone: `unit` (specs beside the code, fakes allowed) and `e2e`
- * (test/, the real AppModule on port 0 and real ws clients).
+ * Four projects, each runnable alone (`npm run test:<name>`), all run by `npm test`:
+ * - `unit`: specs beside the code (src/), built from fakes and injected clocks;
+ * - `e2e`: test/, the real AppModule on port 0 and real ws clients;
+ * - `redis`: test/redis/, several instances against a real Redis (REDIS_URL or redis-server);
+ * - `browser`: test/browser/, the console page in Debian's Chromium.
  * @type {import('jest').Config}
  */
 // Transpile only (isolatedModules in tsconfig.json): `npm run typecheck` does the type-checking.
 const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+
+/**
+ * A project over the e2e specs of one folder of test/ ('' for test/ itself, minus `ignored`).
+ * @param {string} displayName
+ * @param {string} folder
+ * @param {string[]} ignored folders of test/ that other projects run
+ */
+function testProject(displayName, folder, ignored = []) {
+  return {
+    displayName,
+    testEnvironment: 'node',
+    rootDir: '.',
+    roots: [`<rootDir>/test/${folder}`],
+    testRegex: '.*\\.e2e-spec\\.ts$',
+    testPathIgnorePatterns: ['/node_modules/', ...ignored.map((name) => `<rootDir>/test/${name}/`)],
+    transform: tsJest,
+    moduleFileExtensions: ['js', 'json', 'ts'],
+  };
+}
 
 module.exports = {
   // A global option: jest ignores it inside a project. Every wait in a test has its own, shorter
@@ -19,14 +41,8 @@ module.exports = {
       transform: tsJest,
       moduleFileExtensions: ['js', 'json', 'ts'],
     },
-    {
-      displayName: 'e2e',
-      testEnvironment: 'node',
-      rootDir: '.',
-      roots: ['<rootDir>/test'],
-      testRegex: '.*\\.e2e-spec\\.ts$',
-      transform: tsJest,
-      moduleFileExtensions: ['js', 'json', 'ts'],
-    },
+    testProject('e2e', '', ['redis', 'browser']),
+    testProject('redis', 'redis'),
+    testProject('browser', 'browser'),
   ],
 };

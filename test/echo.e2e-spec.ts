@@ -1,19 +1,11 @@
-import request from 'superwstest';
-import { startApp, type RunningApp } from './support/app';
+import { useApp } from './support/app';
 
 describe('echo /ws', () => {
-  let running: RunningApp;
-
-  beforeAll(async () => {
-    running = await startApp();
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  const fixture = useApp();
 
   it('answers "Echo: " + text, unicode verbatim, in order', async () => {
-    await request(running.server)
+    await fixture
+      .request()
       .ws('/ws')
       .sendText('hello')
       .expectText('Echo: hello')

@@ -1,7 +1,5 @@
-import { ConnectionRegistry } from '../src/connections/connection-registry';
-import { startApp, type RunningApp } from './support/app';
-import { waitForValue } from './support/wait';
-import { TestClients, type TestClient } from './support/ws-client';
+import { useApp } from './support/app';
+import type { TestClient } from './support/ws-client';
 
 const TEXT_ENDPOINTS = ['/ws', '/ws/A', '/ws/room/r'];
 
@@ -11,24 +9,11 @@ function repeat(char: string, count: number): { text: string; bytes: number } {
   return { text, bytes: Buffer.byteLength(text) };
 }
 
+// Our clients: these tests send raw frames (binary, oversized) and check that nothing at all
+// arrived before the close.
 describe('frames on text endpoints', () => {
-  let running: RunningApp;
-  let connections: ConnectionRegistry;
-  const clients = new TestClients(() => running.wsUrl);
-
-  beforeAll(async () => {
-    running = await startApp();
-    connections = running.app.get(ConnectionRegistry);
-  });
-
-  afterEach(async () => {
-    await clients.closeAll();
-    await waitForValue(() => connections.size, 0, 'the number of open connections');
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  const fixture = useApp();
+  const { clients } = fixture;
 
   async function expectEchoed(client: TestClient, text: string): Promise<void> {
     client.send(text);
@@ -99,20 +84,7 @@ describe('frames on text endpoints', () => {
 });
 
 describe('MAX_MESSAGE_BYTES from the environment', () => {
-  let running: RunningApp;
-  const clients = new TestClients(() => running.wsUrl);
-
-  beforeAll(async () => {
-    running = await startApp({ MAX_MESSAGE_BYTES: '100' });
-  });
-
-  afterEach(async () => {
-    await clients.closeAll();
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  const fixture = useApp({ MAX_MESSAGE_BYTES: '100' });
 
   it.each([
     ['100 ASCII bytes', 'a', 100],
@@ -120,17 +92,13 @@ describe('MAX_MESSAGE_BYTES from the environment', () => {
   ])('accepts %s', async (_case, char, count) => {
     const { text, bytes } = repeat(char, count);
     expect(bytes).toBe(100);
-    const client = await clients.open('/ws');
-    client.send(text);
-    expect(await client.nextText()).toBe(`Echo: ${text}`);
+    await fixture.request().ws('/ws').sendText(text).expectText(`Echo: ${text}`).close();
   });
 
   it.each([
     ['101 ASCII bytes', 'a', 101],
     ['102 bytes of é (51 characters)', 'é', 51],
   ])('closes with 1009 on %s', async (_case, char, count) => {
-    const client = await clients.open('/ws');
-    client.send(repeat(char, count).text);
-    expect((await client.closed()).code).toBe(1009);
+    await fixture.request().ws('/ws').sendText(repeat(char, count).text).expectClosed(1009);
   });
 });

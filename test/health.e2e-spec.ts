@@ -1,19 +1,10 @@
-import request from 'supertest';
-import { startApp, type RunningApp } from './support/app';
+import { useApp } from './support/app';
 
 describe('GET /health', () => {
-  let running: RunningApp;
-
-  beforeAll(async () => {
-    running = await startApp();
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  const fixture = useApp();
 
   it('answers 200 with JSON {"status":"ok"}', async () => {
-    const response = await request(running.server).get('/health');
+    const response = await fixture.request().get('/health');
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(response.body).toEqual({ status: 'ok' });

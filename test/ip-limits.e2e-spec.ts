@@ -1,6 +1,6 @@
 import { ConnectionRegistry } from '../src/connections/connection-registry';
 import { UpgradeLimits } from '../src/limits/upgrade-limits';
-import { startApp, type RunningApp } from './support/app';
+import { useApp, type RunningApp } from './support/app';
 import {
   attemptUpgrade,
   attemptUpgrades,
@@ -12,10 +12,6 @@ import { waitForValue } from './support/wait';
 
 /** Opened by the test running now; closed after it, whatever happened. */
 let opened: UpgradeAttempt[] = [];
-afterEach(async () => {
-  await closeAll(opened);
-  opened = [];
-});
 
 async function upgrades(
   url: string,
@@ -27,19 +23,17 @@ async function upgrades(
   return statuses(attempts);
 }
 
-/** Boots an app with `env` for the enclosing describe block. */
+/**
+ * useApp with `env` for the enclosing describe block, and the test's raw upgrade attempts
+ * closed after each test, before useApp waits for the server to see every socket go.
+ */
 function useLimitedApp(env: Record<string, string>): () => RunningApp {
-  let running: RunningApp | undefined;
-  beforeAll(async () => {
-    running = await startApp(env);
+  afterEach(async () => {
+    await closeAll(opened);
+    opened = [];
   });
-  afterAll(async () => {
-    await running?.close();
-  });
-  return () => {
-    if (!running) throw new Error('the app is not started yet');
-    return running;
-  };
+  const fixture = useApp(env);
+  return () => fixture.running;
 }
 
 describe('per-IP limits on WebSocket upgrades', () => {

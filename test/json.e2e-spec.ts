@@ -49,14 +49,29 @@ describe('/ws/json', () => {
     expect(await nextJson(client)).toEqual(expected);
   }
 
+  /**
+   * On a fresh /ws/json, through superwstest: sends each request in turn and expects exactly its
+   * reply as the next frame.
+   */
+  async function expectReplies(
+    ...exchanges: [[string, unknown?, RequestId?], JsonFrame][]
+  ): Promise<void> {
+    let chain = fixture.request().ws('/ws/json');
+    for (const [[type, payload, id], expected] of exchanges) {
+      chain = chain.sendText(envelope(type, payload, id)).expectJson((actual) => {
+        expect(actual).toEqual(expected);
+      });
+    }
+    await chain.close().expectClosed();
+  }
+
   async function subscribe(client: TestClient, channel: string): Promise<void> {
     await expectReply(client, ['subscribe', { channel }], reply('subscribed', { channel }));
   }
 
   describe('ping and pong', () => {
     it('answers ping with {"type":"pong","data":{}}', async () => {
-      const client = await openJson();
-      await expectReply(client, ['ping'], { type: 'pong', data: {} });
+      await expectReplies([['ping'], { type: 'pong', data: {} }]);
     });
 
     it.each<[string, RequestId]>([
@@ -66,13 +81,11 @@ describe('/ws/json', () => {
       ['an empty string', ''],
       ['a negative fraction', -1.5],
     ])('echoes %s as the id of the pong', async (_case, id) => {
-      const client = await openJson();
-      await expectReply(client, ['ping', undefined, id], { type: 'pong', data: {}, id });
+      await expectReplies([['ping', undefined, id], { type: 'pong', data: {}, id }]);
     });
 
     it('ignores a payload on ping', async () => {
-      const client = await openJson();
-      await expectReply(client, ['ping', { any: ['thing'] }, 1], reply('pong', {}, 1));
+      await expectReplies([['ping', { any: ['thing'] }, 1], reply('pong', {}, 1)]);
     });
 
     it('sends nothing back for pong, with or without an id', async () => {
@@ -87,21 +100,17 @@ describe('/ws/json', () => {
 
   describe('subscribe and unsubscribe', () => {
     it('confirms both with the channel, echoing the id', async () => {
-      const client = await openJson();
-      await expectReply(client, ['subscribe', { channel: 'news' }, 1], {
-        type: 'subscribed',
-        data: { channel: 'news' },
-        id: 1,
-      });
-      await expectReply(client, ['unsubscribe', { channel: 'news' }, 'u-1'], {
-        type: 'unsubscribed',
-        data: { channel: 'news' },
-        id: 'u-1',
-      });
-      await expectReply(client, ['subscribe', { channel: 'news' }], {
-        type: 'subscribed',
-        data: { channel: 'news' },
-      });
+      await expectReplies(
+        [
+          ['subscribe', { channel: 'news' }, 1],
+          { type: 'subscribed', data: { channel: 'news' }, id: 1 },
+        ],
+        [
+          ['unsubscribe', { channel: 'news' }, 'u-1'],
+          { type: 'unsubscribed', data: { channel: 'news' }, id: 'u-1' },
+        ],
+        [['subscribe', { channel: 'news' }], { type: 'subscribed', data: { channel: 'news' } }],
+      );
     });
 
     it.each([
@@ -263,23 +272,32 @@ describe('/ws/json', () => {
     });
 
     it('confirms a publish to a channel nobody is subscribed to', async () => {
-      const client = await openJson();
-      await expectReply(
-        client,
+      await expectReplies([
         ['publish', { channel: 'empty', message: 'x' }],
         reply('published', { channel: 'empty' }),
-      );
+      ]);
     });
   });
 
   describe('errors, each answered on a connection that stays open', () => {
-    /** Sends `text` raw, expects `expected`, then proves the connection still serves requests. */
+    /**
+     * Sends `text` as is, expects `expected`, then proves the connection still serves requests
+     * (superwstest).
+     */
     async function expectError(text: string, expected: JsonFrame): Promise<void> {
-      const client = await openJson();
-      client.send(text);
-      expect(await nextJson(client)).toEqual(expected);
-      await expectReply(client, ['ping', undefined, 'still-open'], reply('pong', {}, 'still-open'));
-      expect(client.isOpen).toBe(true);
+      await fixture
+        .request()
+        .ws('/ws/json')
+        .sendText(text)
+        .expectJson((actual) => {
+          expect(actual).toEqual(expected);
+        })
+        .sendText(envelope('ping', undefined, 'still-open'))
+        .expectJson((actual) => {
+          expect(actual).toEqual(reply('pong', {}, 'still-open'));
+        })
+        .close()
+        .expectClosed();
     }
 
     it.each<[string, RequestId | undefined]>([

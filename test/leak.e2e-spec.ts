@@ -5,8 +5,8 @@ import { SystemClock } from '../src/common/clock';
 import { ConnectionRegistry } from '../src/connections/connection-registry';
 import { RateLimiter } from '../src/limits/rate-limiter';
 import { RoomRegistry } from '../src/rooms/room-registry';
-import { startApp, type RunningApp } from './support/app';
-import { jsonIdOf, ProbeSocket } from './support/probe-socket';
+import { useApp, type RunningApp } from './support/app';
+import { jsonIdOf, TestClient } from './support/ws-client';
 import { exposeGc, heapUsedAfterGc, watchCrashes, type CrashWatch } from './support/runtime';
 import { waitForValue } from './support/wait';
 
@@ -41,24 +41,24 @@ type Ending = 'polite' | 'abrupt';
 const request = (type: string, payload: unknown, id: string) =>
   JSON.stringify({ type, payload, id });
 
-async function end(ending: Ending, ...sockets: ProbeSocket[]): Promise<void> {
+async function end(ending: Ending, ...sockets: TestClient[]): Promise<void> {
   if (ending === 'abrupt') {
     for (const socket of sockets) socket.terminate();
     return;
   }
-  await Promise.all(sockets.map((socket) => socket.close(WAIT_MS)));
+  await Promise.all(sockets.map((socket) => socket.close(WAIT_MS, 1000)));
 }
 
 /** Opens `path` on the app at `base` (its ws:// URL). */
-function open(base: string, path: string): Promise<ProbeSocket> {
-  return ProbeSocket.open(`${base}${path}`, undefined, WAIT_MS);
+function open(base: string, path: string): Promise<TestClient> {
+  return TestClient.open(`${base}${path}`, WAIT_MS);
 }
 
 /** Waits for `text` among the frames of `socket`; frames of other cycles may come in between. */
-const receive = (socket: ProbeSocket, text: string) =>
+const receive = (socket: TestClient, text: string) =>
   socket.until(() => socket.texts.includes(text), JSON.stringify(text), WAIT_MS);
 
-const reply = (socket: ProbeSocket, id: string) =>
+const reply = (socket: TestClient, id: string) =>
   socket.until(() => socket.texts.some((text) => jsonIdOf(text) === id), `reply ${id}`, WAIT_MS);
 
 /**
@@ -186,26 +186,22 @@ async function churn(running: RunningApp, from: number, to: number): Promise<voi
 }
 
 describe('no leaks under connection churn', () => {
-  let running: RunningApp;
   let crashes: CrashWatch;
 
-  beforeAll(async () => {
+  // Declared around useApp so that the watch covers the app's start and close.
+  beforeAll(() => {
     crashes = watchCrashes();
-    running = await startApp({
-      JWT_SECRET: SECRET,
-      // No sweep during the test: the heartbeat must not be what cleans up.
-      HEARTBEAT_INTERVAL_MS: '3600000',
-    });
   });
-
-  afterAll(async () => {
-    await running?.close();
-    crashes?.stop();
+  const fixture = useApp({
+    JWT_SECRET: SECRET,
+    // No sweep during the test: the heartbeat must not be what cleans up.
+    HEARTBEAT_INTERVAL_MS: '3600000',
   });
+  afterAll(() => crashes?.stop());
 
   /** Waits until every piece of per-connection state is back to zero, naming any that is not. */
   async function expectAllStateReleased(): Promise<void> {
-    const { app } = running;
+    const { app } = fixture.running;
     const counters: [string, () => number][] = [
       ['open connections', () => app.get(ConnectionRegistry).size],
       ['rooms and channels with members', () => app.get(RoomRegistry).size],
@@ -222,7 +218,7 @@ describe('no leaks under connection churn', () => {
   async function waitForNoTcpConnection(): Promise<void> {
     const count = () =>
       new Promise<number>((resolve, reject) =>
-        running.server.getConnections((error, n) => (error ? reject(error) : resolve(n))),
+        fixture.running.server.getConnections((error, n) => (error ? reject(error) : resolve(n))),
       );
     const deadline = Date.now() + WAIT_MS;
     let sockets = await count();
@@ -240,12 +236,12 @@ describe('no leaks under connection churn', () => {
     // global of a fresh V8 context (vm.runInNewContext('gc')); no Node flag is needed.
     const gc = exposeGc();
 
-    await churn(running, 0, WARM_UP_CYCLES);
+    await churn(fixture.running, 0, WARM_UP_CYCLES);
     await expectAllStateReleased();
     const baseline = await heapUsedAfterGc(gc);
 
     const started = Date.now();
-    await churn(running, WARM_UP_CYCLES, WARM_UP_CYCLES + CYCLES);
+    await churn(fixture.running, WARM_UP_CYCLES, WARM_UP_CYCLES + CYCLES);
     const churnMs = Date.now() - started;
     await expectAllStateReleased();
     const after = await heapUsedAfterGc(gc);
@@ -260,10 +256,10 @@ describe('no leaks under connection churn', () => {
     }
 
     // Still serving after the churn.
-    const socket = await ProbeSocket.open(`${running.wsUrl}/ws`, undefined, WAIT_MS);
+    const socket = await TestClient.open(`${fixture.running.wsUrl}/ws`, WAIT_MS);
     socket.sendText('still here');
     await receive(socket, 'Echo: still here');
-    await socket.close(WAIT_MS);
+    await socket.close(WAIT_MS, 1000);
     expect(crashes.crashes).toEqual([]);
   }, 60_000);
 });

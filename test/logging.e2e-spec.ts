@@ -6,7 +6,7 @@ import { ConnectionRegistry } from '../src/connections/connection-registry';
 import type { LogDestination } from '../src/logging/json-log';
 import { CONNECTION_LOG_BURST, CONNECTION_LOG_WINDOW_MS } from '../src/logging/connection-log';
 import { MAX_LINE_CHARS } from '../src/logging/line-cap';
-import { startApp, type RunningApp } from './support/app';
+import { useApp, type RunningApp } from './support/app';
 import { WAIT_MS, waitForValue, withTimeout } from './support/wait';
 import { refusedUpgradeStatus, TestClient } from './support/ws-client';
 
@@ -79,19 +79,9 @@ async function tokenEverywhere(running: RunningApp): Promise<void> {
 describe('structured logs', () => {
   describe('with LOG_LEVEL=info', () => {
     const capture = new LogCapture();
-    let running: RunningApp;
+    const fixture = useApp({ JWT_SECRET: SECRET, LOG_LEVEL: 'info' }, { logDestination: capture });
 
-    beforeAll(async () => {
-      running = await startApp(
-        { JWT_SECRET: SECRET, LOG_LEVEL: 'info' },
-        { logDestination: capture },
-      );
-      await tokenEverywhere(running);
-    });
-
-    afterAll(async () => {
-      await running.close();
-    });
+    beforeAll(() => tokenEverywhere(fixture.running));
 
     it('writes every line as one JSON object with a level name and a time', () => {
       const entries = capture.entries();
@@ -172,19 +162,9 @@ describe('structured logs', () => {
 
   describe('with LOG_LEVEL=warn', () => {
     const capture = new LogCapture();
-    let running: RunningApp;
+    const fixture = useApp({ JWT_SECRET: SECRET, LOG_LEVEL: 'warn' }, { logDestination: capture });
 
-    beforeAll(async () => {
-      running = await startApp(
-        { JWT_SECRET: SECRET, LOG_LEVEL: 'warn' },
-        { logDestination: capture },
-      );
-      await tokenEverywhere(running);
-    });
-
-    afterAll(async () => {
-      await running.close();
-    });
+    beforeAll(() => tokenEverywhere(fixture.running));
 
     it('writes no info line: no bootstrap, request or connection line', () => {
       const entries = capture.entries();
@@ -197,20 +177,12 @@ describe('structured logs', () => {
 
   describe('under a flood', () => {
     const capture = new LogCapture();
-    let running: RunningApp;
+    const fixture = useApp(
+      { LOG_LEVEL: 'info', RATE_LIMIT_MAX: '1000000' },
+      { logDestination: capture },
+    );
     const count = (msg: string) => capture.entries().filter((entry) => entry.msg === msg).length;
     const sampled = () => capture.entries().filter((entry) => entry.msg === SAMPLED);
-
-    beforeAll(async () => {
-      running = await startApp(
-        { LOG_LEVEL: 'info', RATE_LIMIT_MAX: '1000000' },
-        { logDestination: capture },
-      );
-    });
-
-    afterAll(async () => {
-      await running.close();
-    });
 
     it('logs no header value but a capped user agent: 200 requests with 14 KB headers add < 150 KB', async () => {
       // Node refuses request headers over 16 KB in all with 431: 14 KB of key, 1 KB of agent.
@@ -218,7 +190,7 @@ describe('structured logs', () => {
       const sessionToken = `session-${'s'.repeat(64)}`;
       const before = bytesOf(capture.lines);
       for (let i = 0; i < 200; i++) {
-        const response = await request(running.server)
+        const response = await request(fixture.running.server)
           .get('/health?api_key=in-the-query')
           .set('x-api-key', apiKey)
           .set('x-auth-token', sessionToken)
@@ -235,7 +207,7 @@ describe('structured logs', () => {
     });
 
     it('writes no line over MAX_LINE_CHARS, whatever the path', async () => {
-      const response = await request(running.server).get(`/${'p'.repeat(15 * 1024)}`);
+      const response = await request(fixture.running.server).get(`/${'p'.repeat(15 * 1024)}`);
       expect(response.status).toBe(404);
       for (const line of capture.lines) expect(line.length).toBeLessThanOrEqual(MAX_LINE_CHARS);
     });
@@ -244,10 +216,10 @@ describe('structured logs', () => {
       const opensBefore = count('connection open');
       const started = Date.now();
       for (let i = 0; i < CHURN; i++) {
-        const client = await TestClient.open(`${running.wsUrl}/ws`);
+        const client = await TestClient.open(`${fixture.running.wsUrl}/ws`);
         await client.close();
       }
-      const connections = running.app.get(ConnectionRegistry);
+      const connections = fixture.running.app.get(ConnectionRegistry);
       await waitForValue(() => connections.size, 0, 'the number of open connections');
       const windows = Math.ceil((Date.now() - started) / CONNECTION_LOG_WINDOW_MS) + 1;
 
@@ -274,7 +246,7 @@ describe('structured logs', () => {
       const sampledBefore = sampled().length;
       const started = Date.now();
       for (let i = 0; i < REFUSALS; i++) {
-        expect(await refusedUpgradeStatus(`${running.wsUrl}/nope?token=secret`)).toBe(404);
+        expect(await refusedUpgradeStatus(`${fixture.running.wsUrl}/nope?token=secret`)).toBe(404);
       }
       const windows = Math.ceil((Date.now() - started) / CONNECTION_LOG_WINDOW_MS) + 1;
       const refusedIn = () =>

@@ -1,8 +1,6 @@
 import request from 'supertest';
-import { ConnectionRegistry } from '../src/connections/connection-registry';
-import { startApp, type RunningApp } from './support/app';
+import { startApp, useApp } from './support/app';
 import { scrape, waitForSample, type Exposition } from './support/metrics';
-import { waitForValue } from './support/wait';
 import { refusedUpgradeStatus, TestClients } from './support/ws-client';
 
 const ENDPOINTS = ['echo', 'chat', 'room', 'subscribe', 'secure', 'json'];
@@ -34,40 +32,22 @@ function valueOf(
 }
 
 describe('GET /metrics', () => {
-  let running: RunningApp;
-  let connections: ConnectionRegistry;
-  const clients = new TestClients(() => running.wsUrl);
-
-  beforeAll(async () => {
-    running = await startApp({
-      RATE_LIMIT_MAX: String(RATE_LIMIT_MAX),
-      RATE_LIMIT_WINDOW_MS: '60000',
-    });
-    connections = running.app.get(ConnectionRegistry);
-  });
-
-  afterEach(async () => {
-    await clients.closeAll();
-    await waitForValue(() => connections.size, 0, 'the number of open connections');
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  const fixture = useApp({ RATE_LIMIT_MAX: String(RATE_LIMIT_MAX), RATE_LIMIT_WINDOW_MS: '60000' });
+  const { clients } = fixture;
 
   it('answers in the Prometheus text format, with every metric declared', async () => {
-    const response = await request(running.server).get('/metrics');
+    const response = await request(fixture.running.server).get('/metrics');
     expect(response.status).toBe(200);
     const contentType = response.headers['content-type'];
     expect(contentType.split(';')[0]).toBe('text/plain');
     expect(contentType).toMatch(/;\s*version=0\.0\.4(;|$)/);
 
-    const exposition = await scrape(running.server);
+    const exposition = await scrape(fixture.running.server);
     for (const [name, type] of METRICS) expect(exposition.types.get(name)).toBe(type);
   });
 
   it('has every per-endpoint series from boot, and the bus and room gauges', async () => {
-    const exposition = await scrape(running.server);
+    const exposition = await scrape(fixture.running.server);
     for (const endpoint of ENDPOINTS) {
       expect(valueOf(exposition, 'switchboard_connections', { endpoint })).toBe(0);
       for (const name of [
@@ -85,7 +65,7 @@ describe('GET /metrics', () => {
   });
 
   it('includes the default process metrics', async () => {
-    const exposition = await scrape(running.server);
+    const exposition = await scrape(fixture.running.server);
     expect(valueOf(exposition, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(exposition.types.get('process_cpu_seconds_total')).toBe('counter');
     expect(valueOf(exposition, 'process_resident_memory_bytes')).toBeGreaterThan(0);
@@ -104,20 +84,20 @@ describe('GET /metrics', () => {
     );
     const open = { echo: 1, chat: 1, room: 3, subscribe: 1, secure: 0, json: 1 };
     for (const [endpoint, count] of Object.entries(open)) {
-      await waitForSample(running.server, 'switchboard_connections', { endpoint }, count);
+      await waitForSample(fixture.running.server, 'switchboard_connections', { endpoint }, count);
     }
     // The chat lobby and the channel are topics too, but not rooms.
-    await waitForSample(running.server, 'switchboard_rooms', {}, 2);
+    await waitForSample(fixture.running.server, 'switchboard_rooms', {}, 2);
 
     await clients.closeAll();
     for (const endpoint of ENDPOINTS) {
-      await waitForSample(running.server, 'switchboard_connections', { endpoint }, 0);
+      await waitForSample(fixture.running.server, 'switchboard_connections', { endpoint }, 0);
     }
-    await waitForSample(running.server, 'switchboard_rooms', {}, 0);
+    await waitForSample(fixture.running.server, 'switchboard_rooms', {}, 0);
   });
 
   it('counts the messages of an echo session: received, sent and rate-limited', async () => {
-    const before = await scrape(running.server);
+    const before = await scrape(fixture.running.server);
     const echo = { endpoint: 'echo' };
     const delta = (after: Exposition, name: string, labels = echo) =>
       valueOf(after, name, labels) - valueOf(before, name, labels);
@@ -126,7 +106,7 @@ describe('GET /metrics', () => {
     for (const text of ['m1', 'm2', 'm3']) client.send(text);
     expect(await client.nextTexts(3)).toEqual(['Echo: m1', 'Echo: m2', 'Echo: m3']);
 
-    let after = await scrape(running.server);
+    let after = await scrape(fixture.running.server);
     expect(delta(after, 'switchboard_messages_received_total')).toBe(3);
     expect(delta(after, 'switchboard_messages_sent_total')).toBe(3);
     expect(delta(after, 'switchboard_rate_limited_total')).toBe(0);
@@ -134,7 +114,7 @@ describe('GET /metrics', () => {
     client.send('over the limit');
     expect(JSON.parse(await client.nextText())).toEqual({ error: 'Rate limit exceeded' });
 
-    after = await scrape(running.server);
+    after = await scrape(fixture.running.server);
     expect(delta(after, 'switchboard_messages_received_total')).toBe(4);
     expect(delta(after, 'switchboard_messages_sent_total')).toBe(4); // the error is a frame too
     expect(delta(after, 'switchboard_rate_limited_total')).toBe(1);
@@ -144,10 +124,15 @@ describe('GET /metrics', () => {
   });
 
   it('counts closes by the code the server saw', async () => {
-    const before = await scrape(running.server);
+    const before = await scrape(fixture.running.server);
     const closes = (code: string) => before.value('switchboard_closes_total', { code }) ?? 0;
     const expectCloses = (code: string, count: number) =>
-      waitForSample(running.server, 'switchboard_closes_total', { code }, closes(code) + count);
+      waitForSample(
+        fixture.running.server,
+        'switchboard_closes_total',
+        { code },
+        closes(code) + count,
+      );
 
     const binary = await clients.open('/ws');
     binary.sendBinary(Buffer.from([1, 2, 3]));
@@ -171,32 +156,33 @@ describe('GET /metrics', () => {
       await custom.closed();
     }
     await expectCloses('other', 3);
-    const after = await scrape(running.server);
+    const after = await scrape(fixture.running.server);
     expect(after.value('switchboard_closes_total', { code: '4000' })).toBeUndefined();
   });
 
   it('counts refused upgrades by status', async () => {
-    const before = await scrape(running.server);
+    const before = await scrape(fixture.running.server);
     const refused = before.value('switchboard_upgrades_refused_total', { status: '404' }) ?? 0;
 
-    expect(await refusedUpgradeStatus(`${running.wsUrl}/nowhere`)).toBe(404);
+    expect(await refusedUpgradeStatus(`${fixture.running.wsUrl}/nowhere`)).toBe(404);
 
-    const after = await scrape(running.server);
+    const after = await scrape(fixture.running.server);
     expect(valueOf(after, 'switchboard_upgrades_refused_total', { status: '404' })).toBe(
       refused + 1,
     );
   });
 
   it('keeps a registry per application: two apps in one process count apart', async () => {
+    // A second app, started here: the point is two in one process.
     const other = await startApp();
     const otherClients = new TestClients(() => other.wsUrl);
     try {
-      const before = await scrape(running.server);
+      const before = await scrape(fixture.running.server);
       const client = await otherClients.open('/ws');
       client.send('elsewhere');
       expect(await client.nextText()).toBe('Echo: elsewhere');
 
-      const mine = await scrape(running.server);
+      const mine = await scrape(fixture.running.server);
       const theirs = await scrape(other.server);
       expect(valueOf(theirs, 'switchboard_messages_received_total', { endpoint: 'echo' })).toBe(1);
       expect(valueOf(mine, 'switchboard_messages_received_total', { endpoint: 'echo' })).toBe(

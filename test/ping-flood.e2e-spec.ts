@@ -84,6 +84,8 @@ describe('ping flood (control frames obey the rate limit and MAX_BUFFERED_BYTES)
         bystander.send(`during ${served}`);
         expect(await bystander.nextText()).toBe(`Echo: during ${served}`);
         served++;
+        // Pacing, not waiting for an outcome: the bystander keeps using the spawned server
+        // while the flood lasts (bounded by the flood, which ends on its own).
         await new Promise((resolve) => setTimeout(resolve, BYSTANDER_INTERVAL_MS));
       }
       await flood;

@@ -1,4 +1,5 @@
 import { useApp } from './support/app';
+import { FakeTime } from './support/fake-time';
 import {
   channelMessage,
   envelope,
@@ -9,7 +10,7 @@ import {
   reply,
   sendRequest,
 } from './support/json-client';
-import { waitForValue, WAIT_MS } from './support/wait';
+import { waitForValue } from './support/wait';
 import type { TestClient, TestClients } from './support/ws-client';
 
 const MAX = 5;
@@ -267,30 +268,35 @@ describe(`rate limit (RATE_LIMIT_MAX=${MAX}, RATE_LIMIT_WINDOW_MS=60000)`, () =>
   });
 });
 
-describe(`rate limit window (RATE_LIMIT_MAX=${MAX}, RATE_LIMIT_WINDOW_MS=300)`, () => {
-  const { clients } = useApp({ RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW_MS: '300' });
+const WINDOW_MS = 60000;
 
-  /** Probes every few milliseconds until one is handled; fails after `timeoutMs`. */
-  async function probeUntilHandled(flow: Flow, timeoutMs = WAIT_MS): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (let attempt = 1; !(await flow.probe(`probe${attempt}`)); attempt++) {
-      if (Date.now() >= deadline) {
-        throw new Error(`Still rate-limited after ${timeoutMs} ms (${attempt} probes)`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+// The app's clock is a fake time: the window ends when a test advances it, to the millisecond.
+// (Heartbeat sweeps run on it too, one per hour: none runs here.)
+describe(`rate limit window (RATE_LIMIT_MAX=${MAX}, RATE_LIMIT_WINDOW_MS=${WINDOW_MS}, fake time)`, () => {
+  const time = new FakeTime();
+  const { clients } = useApp(
+    {
+      RATE_LIMIT_MAX: String(MAX),
+      RATE_LIMIT_WINDOW_MS: String(WINDOW_MS),
+      HEARTBEAT_INTERVAL_MS: '3600000',
+    },
+    { time },
+  );
 
-  it.each(FLOWS)('%s flows again once the window has passed', async (_name, open) => {
+  it.each(FLOWS)('%s flows again once the window has passed, not before', async (_name, open) => {
     const flow = await open(clients, nextTag());
     const burst = messages('m', MAX + 1);
     for (const text of burst) flow.send(text);
     for (const text of burst.slice(0, MAX)) await flow.expectHandled(text);
     await flow.expectLimited(`m${MAX + 1}`);
 
-    // The first probe handled opens a new window, which again holds exactly MAX messages.
-    await probeUntilHandled(flow);
-    for (const text of messages('n', MAX - 1)) expect(await flow.probe(text)).toBe(true);
+    time.advance(WINDOW_MS - 1);
+    expect(await flow.probe('a millisecond early')).toBe(false);
+
+    // The first message once the window has passed opens a new one, which again holds exactly
+    // MAX messages.
+    time.advance(1);
+    for (const text of messages('n', MAX)) expect(await flow.probe(text)).toBe(true);
     expect(await flow.probe('over')).toBe(false);
   });
 });

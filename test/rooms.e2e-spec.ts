@@ -1,34 +1,21 @@
 import { Bus } from '../src/bus/bus';
-import { ConnectionRegistry } from '../src/connections/connection-registry';
 import { RoomRegistry } from '../src/rooms/room-registry';
-import { startApp, type RunningApp } from './support/app';
+import { useApp } from './support/app';
 import { waitForValue } from './support/wait';
-import { TestClients } from './support/ws-client';
 
+// Every test here needs several sockets at once: our clients, not superwstest's chains.
 describe('rooms /ws/room/{room_id}', () => {
-  let running: RunningApp;
-  let connections: ConnectionRegistry;
+  const fixture = useApp();
+  const { clients } = fixture;
   let rooms: RoomRegistry;
   let bus: Bus;
   /** Topics the app subscribes on its own; each room adds one while it has members. */
   let topicsWithoutClients: number;
-  const clients = new TestClients(() => running.wsUrl);
 
-  beforeAll(async () => {
-    running = await startApp();
-    connections = running.app.get(ConnectionRegistry);
-    rooms = running.app.get(RoomRegistry);
-    bus = running.app.get(Bus);
+  beforeAll(() => {
+    rooms = fixture.running.app.get(RoomRegistry);
+    bus = fixture.running.app.get(Bus);
     topicsWithoutClients = bus.topicCount;
-  });
-
-  afterEach(async () => {
-    await clients.closeAll();
-    await waitForValue(() => connections.size, 0, 'the number of open connections');
-  });
-
-  afterAll(async () => {
-    await running.close();
   });
 
   it('relays a message verbatim to every other member, not to the sender or other rooms', async () => {
@@ -67,7 +54,7 @@ describe('rooms /ws/room/{room_id}', () => {
     expect(bus.topicCount).toBe(topicsWithoutClients + 2);
 
     await a1.close();
-    await waitForValue(() => connections.size, 2, 'the number of open connections');
+    await waitForValue(() => fixture.connections.size, 2, 'the number of open connections');
     expect(rooms.size).toBe(2);
 
     await a2.close();

@@ -1,6 +1,5 @@
 import { useApp } from './support/app';
 import { waitForValue } from './support/wait';
-import { refusedUpgradeStatus } from './support/ws-client';
 
 /** 64 characters: the longest valid id. */
 const ID_64 = 'A'.repeat(30) + 'z'.repeat(30) + '09_.';
@@ -10,7 +9,14 @@ describe('upgrade routing and ids', () => {
   const fixture = useApp();
   const { clients } = fixture;
 
-  /** Opens `path`, which must upgrade, and returns how the server then closed it. */
+  /** Sends `text` on `path` and expects `reply` back (superwstest). */
+  const expectReply = (path: string, text: string, reply: string) =>
+    fixture.request().ws(path).sendText(text).expectText(reply).close().expectClosed();
+
+  /**
+   * Opens `path`, which must upgrade, and returns how the server then closed it. Our client,
+   * not superwstest: it also checks that no frame came before the close.
+   */
   async function closeAfterUpgrade(path: string) {
     const client = await clients.open(path);
     const closed = await client.closed();
@@ -20,15 +26,11 @@ describe('upgrade routing and ids', () => {
 
   describe('routes each pattern to its gateway', () => {
     it('/ws is echo', async () => {
-      const client = await clients.open('/ws');
-      client.send('hi');
-      expect(await client.nextText()).toBe('Echo: hi');
+      await expectReply('/ws', 'hi', 'Echo: hi');
     });
 
     it('/ws/{client_id} is chat', async () => {
-      const client = await clients.open('/ws/alice');
-      client.send('hi');
-      expect(await client.nextText()).toBe('Client alice: hi');
+      await expectReply('/ws/alice', 'hi', 'Client alice: hi');
     });
 
     it('/ws/room/{room_id} is a room, not the chat client "room" (static wins over :clientId)', async () => {
@@ -38,12 +40,8 @@ describe('upgrade routing and ids', () => {
     });
 
     it('ignores the query string when routing', async () => {
-      const echo = await clients.open('/ws?x=1');
-      const chat = await clients.open('/ws/bob?x=1&y=%2F');
-      echo.send('q');
-      chat.send('q');
-      expect(await echo.nextText()).toBe('Echo: q');
-      expect(await chat.nextText()).toBe('Client bob: q');
+      await expectReply('/ws?x=1', 'q', 'Echo: q');
+      await expectReply('/ws/bob?x=1&y=%2F', 'q', 'Client bob: q');
     });
   });
 
@@ -62,22 +60,18 @@ describe('upgrade routing and ids', () => {
       // Fails while only echo, chat and rooms are registered: see the report on reserved words.
       ['the reserved word "subscribe" without a channel', '/ws/subscribe'],
     ])('%s: %s', async (_case, path) => {
-      expect(await refusedUpgradeStatus(`${fixture.running.wsUrl}${path}`)).toBe(404);
+      await fixture.request().ws(path).expectConnectionError(404);
     });
 
     it('keeps serving after refusing', async () => {
-      expect(await refusedUpgradeStatus(`${fixture.running.wsUrl}/nope`)).toBe(404);
-      const client = await clients.open('/ws');
-      client.send('still here');
-      expect(await client.nextText()).toBe('Echo: still here');
+      await fixture.request().ws('/nope').expectConnectionError(404);
+      await expectReply('/ws', 'still here', 'Echo: still here');
     });
   });
 
   describe('ids: 1-64 letters, digits, marks or _ . : - @ + after percent-decoding and NFC', () => {
     it('accepts a 64-character client_id and room_id', async () => {
-      const chat = await clients.open(`/ws/${ID_64}`);
-      chat.send('x');
-      expect(await chat.nextText()).toBe(`Client ${ID_64}: x`);
+      await expectReply(`/ws/${ID_64}`, 'x', `Client ${ID_64}: x`);
 
       const [a, b] = await clients.openAll(`/ws/room/${ID_64}`, `/ws/room/${ID_64}`);
       a.send('y');
@@ -86,9 +80,7 @@ describe('upgrade routing and ids', () => {
 
     it('accepts every character of the alphabet, a colon included', async () => {
       const id = 'Az09_.:-';
-      const chat = await clients.open(`/ws/${id}`);
-      chat.send('x');
-      expect(await chat.nextText()).toBe(`Client ${id}: x`);
+      await expectReply(`/ws/${id}`, 'x', `Client ${id}: x`);
     });
 
     it.each([
@@ -98,9 +90,7 @@ describe('upgrade routing and ids', () => {
       ['a non-ASCII letter, sent raw', 'café', 'café'],
       ['a decomposed letter, under its NFC form', 'cafe%CC%81', 'café'],
     ])('accepts a seed client id with %s: /ws/%s', async (_case, segment, id) => {
-      const chat = await clients.open(`/ws/${segment}`);
-      chat.send('x');
-      expect(await chat.nextText()).toBe(`Client ${id}: x`);
+      await expectReply(`/ws/${segment}`, 'x', `Client ${id}: x`);
     });
 
     it('puts an NFC and a decomposed room id in one room', async () => {
@@ -123,16 +113,12 @@ describe('upgrade routing and ids', () => {
     });
 
     it('uses the decoded client_id in chat lines', async () => {
-      const chat = await clients.open('/ws/%41lice');
-      chat.send('x');
-      expect(await chat.nextText()).toBe('Client Alice: x');
+      await expectReply('/ws/%41lice', 'x', 'Client Alice: x');
     });
 
     it('counts length after decoding: 64 decoded characters are accepted', async () => {
       const id = `${'x'.repeat(62)}--`;
-      const chat = await clients.open(`/ws/${'x'.repeat(62)}%2D%2D`);
-      chat.send('x');
-      expect(await chat.nextText()).toBe(`Client ${id}: x`);
+      await expectReply(`/ws/${'x'.repeat(62)}%2D%2D`, 'x', `Client ${id}: x`);
     });
 
     it.each([

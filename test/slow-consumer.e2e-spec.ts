@@ -1,9 +1,7 @@
 import type { Socket } from 'node:net';
-import { ConnectionRegistry } from '../src/connections/connection-registry';
 import { TransportStats } from '../src/metrics/transport-stats';
-import { startApp, type RunningApp } from './support/app';
+import { useApp } from './support/app';
 import { waitForValue, withTimeout } from './support/wait';
-import { TestClient } from './support/ws-client';
 
 const MESSAGE = 'x'.repeat(8 * 1024);
 /** Far more than loopback's kernel buffers can absorb for a reader that stopped reading. */
@@ -11,26 +9,15 @@ const COUNT = 2048;
 const BATCH = 32;
 
 describe('slow consumers', () => {
-  let running: RunningApp;
-
-  beforeAll(async () => {
-    running = await startApp({
-      MAX_BUFFERED_BYTES: String(256 * 1024),
-      RATE_LIMIT_MAX: '1000000',
-    });
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  // Our clients: one of them stops reading at the TCP level.
+  const fixture = useApp({ MAX_BUFFERED_BYTES: String(256 * 1024), RATE_LIMIT_MAX: '1000000' });
+  const { clients } = fixture;
 
   it('sheds a member that stopped reading while the room streams, without slowing the others', async () => {
-    const url = `${running.wsUrl}/ws/room/stream`;
-    const stalled = await TestClient.open(url);
-    const reader = await TestClient.open(url);
-    const sender = await TestClient.open(url);
-    const registry = running.app.get(ConnectionRegistry);
-    const stats = running.app.get(TransportStats);
+    const path = '/ws/room/stream';
+    const [stalled, reader, sender] = await clients.openAll(path, path, path);
+    const registry = fixture.connections;
+    const stats = fixture.running.app.get(TransportStats);
 
     // Stop reading at the TCP level: the server's writes to this socket pile up.
     (stalled.socket as unknown as { _socket: Socket })._socket.pause();

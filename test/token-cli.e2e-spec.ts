@@ -65,7 +65,8 @@ describe('the token CLI of the production build (node dist/cli/token.js)', () =>
   it('signs nothing that a server with another secret accepts', async () => {
     const run = await runBuiltCli(['--sub', 'alice'], {
       ...production,
-      JWT_SECRET: randomBytes(32).toString('hex'), // strong, as production requires, but another
+      // Strong enough for production (32 bytes or more), and not the server's.
+      JWT_SECRET: randomBytes(32).toString('hex'),
     });
     expect(run.code).toBe(0);
     const secure = await open(`/ws/secure?token=${run.stdout.trim()}`);

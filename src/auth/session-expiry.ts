@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import { Scheduler, type ScheduledTask } from '../common/scheduler';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { CloseCode, CloseReason } from '../protocol/close-codes';
 import type { Connection } from '../transport/connection';
@@ -9,16 +10,17 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Closes an authenticated socket with 1008 "Token expired" when its token's `exp` passes, even
- * if the client stays silent. One unref'd timer per authenticated connection, re-armed by a
+ * if the client stays silent. One timer per authenticated connection, re-armed by a
  * refresh and cleared when the connection closes. (The dispatcher also checks `exp` on every
  * message, so a message can never slip through between expiry and the timer firing.)
  */
 @Injectable()
 export class SessionExpiry {
-  private readonly timers = new Map<Connection, NodeJS.Timeout>();
+  private readonly timers = new Map<Connection, ScheduledTask>();
 
   constructor(
     private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
     connections: ConnectionRegistry,
   ) {
     connections.onRemove((connection) => this.forget(connection));
@@ -30,8 +32,7 @@ export class SessionExpiry {
     const exp = connection.principal?.exp;
     if (exp === undefined) return;
     const delay = Math.max(0, exp * 1000 - this.clock.now());
-    const timer = setTimeout(() => this.fire(connection), Math.min(delay, MAX_TIMER_MS));
-    timer.unref();
+    const timer = this.scheduler.after(Math.min(delay, MAX_TIMER_MS), () => this.fire(connection));
     this.timers.set(connection, timer);
   }
 
@@ -53,7 +54,7 @@ export class SessionExpiry {
   private forget(connection: Connection): void {
     const timer = this.timers.get(connection);
     if (timer === undefined) return;
-    clearTimeout(timer);
+    timer.cancel();
     this.timers.delete(connection);
   }
 }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { SystemScheduler } from '../common/scheduler';
 import { loadConfig } from '../config/load-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { Endpoints, type EndpointDefinition } from '../protocol/endpoints';
@@ -49,7 +50,12 @@ describe('HeartbeatService', () => {
 
   beforeEach(() => {
     registry = new ConnectionRegistry();
-    heartbeat = new HeartbeatService(loadConfig({ NODE_ENV: 'test' }), registry);
+    // sweep() is called by hand; the scheduler is never started.
+    heartbeat = new HeartbeatService(
+      loadConfig({ NODE_ENV: 'test' }),
+      registry,
+      new SystemScheduler(),
+    );
   });
 
   it('pings every socket once per sweep', () => {

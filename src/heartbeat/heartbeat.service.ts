@@ -4,6 +4,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { Scheduler, type ScheduledTask } from '../common/scheduler';
 import { AppConfig } from '../config/app-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { jsonReply, JsonMessageType } from '../protocol/json-messages';
@@ -23,20 +24,20 @@ import { PreparedFrame } from '../transport/prepared-frame';
 export class HeartbeatService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(HeartbeatService.name);
   private readonly jsonPing = PreparedFrame.of(JSON.stringify(jsonReply(JsonMessageType.ping, {})));
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ScheduledTask | undefined;
 
   constructor(
     private readonly config: AppConfig,
     private readonly connections: ConnectionRegistry,
+    private readonly scheduler: Scheduler,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.sweep(), this.config.heartbeatIntervalMs);
-    this.timer.unref();
+    this.timer = this.scheduler.every(this.config.heartbeatIntervalMs, () => this.sweep());
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
   }
 

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { Clock, SystemClock } from '../common/clock';
+import { Scheduler, SystemScheduler } from '../common/scheduler';
 import { AppConfig } from '../config/app-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { HeartbeatService } from '../heartbeat/heartbeat.service';
@@ -17,6 +18,7 @@ import { ParamIdGuard } from './param-id.guard';
     // A factory, not a value: every application in one process (tests) needs its own id.
     { provide: InstanceId, useFactory: () => new InstanceId() },
     { provide: Clock, useClass: SystemClock },
+    { provide: Scheduler, useClass: SystemScheduler },
     {
       provide: RateLimiter,
       useFactory: (config: AppConfig, clock: Clock) =>
@@ -33,6 +35,7 @@ import { ParamIdGuard } from './param-id.guard';
   exports: [
     InstanceId,
     Clock,
+    Scheduler,
     ConnectionRegistry,
     MessageDispatcher,
     RateLimiter,

@@ -2,8 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { TokenVerifier } from '../../src/auth/token-verifier';
-import { startApp, type RunningApp } from '../support/app';
-import { TestClients } from '../support/ws-client';
+import { useApp } from '../support/app';
 
 /**
  * The console's HTTP side, without a browser: the page and its files at GET /, and
@@ -16,20 +15,8 @@ const PUBLIC_DIR = join(ROOT, 'src', 'console', 'public');
 const DEV_TOKEN_TTL_SECONDS = 900;
 
 describe('browser console over HTTP', () => {
-  let running: RunningApp;
-  const clients = new TestClients(() => running.wsUrl);
-
-  beforeAll(async () => {
-    running = await startApp();
-  });
-
-  afterEach(async () => {
-    await clients.closeAll();
-  });
-
-  afterAll(async () => {
-    await running?.close();
-  });
+  const fixture = useApp();
+  const { clients } = fixture;
 
   describe('GET / and its files', () => {
     it.each([
@@ -37,7 +24,7 @@ describe('browser console over HTTP', () => {
       ['/console.js', 'console.js', /^text\/javascript; charset=utf-8$/],
       ['/console.css', 'console.css', /^text\/css; charset=utf-8$/],
     ])('serves %s as %s', async (path, file, contentType) => {
-      const response = await request(running.server).get(path);
+      const response = await request(fixture.running.server).get(path);
       expect(response.status).toBe(200);
       expect(response.headers['content-type']).toMatch(contentType);
       expect(response.text).toBe(readFileSync(join(PUBLIC_DIR, file), 'utf8'));
@@ -46,7 +33,7 @@ describe('browser console over HTTP', () => {
     });
 
     it('locks the page to its own origin with a Content-Security-Policy', async () => {
-      const response = await request(running.server).get('/');
+      const response = await request(fixture.running.server).get('/');
       const policy = String(response.headers['content-security-policy']);
       expect(policy).toContain("default-src 'none'");
       expect(policy).toContain("script-src 'self'");
@@ -55,7 +42,7 @@ describe('browser console over HTTP', () => {
     });
 
     it('gives every control of the page a stable id and a label', async () => {
-      const html = (await request(running.server).get('/')).text;
+      const html = (await request(fixture.running.server).get('/')).text;
       for (const id of ['endpoint', 'param', 'token', 'token-sub', 'message', 'json-channel']) {
         expect(html).toContain(`id="${id}"`);
         expect(html).toContain(`for="${id}"`);
@@ -81,7 +68,7 @@ describe('browser console over HTTP', () => {
 
   describe('POST /auth/dev-token (NODE_ENV=test)', () => {
     it('signs a short-lived token the server accepts', async () => {
-      const response = await request(running.server)
+      const response = await request(fixture.running.server)
         .post('/auth/dev-token')
         .send({ sub: 'alice', name: 'Alice' });
       expect(response.status).toBe(200);
@@ -91,7 +78,7 @@ describe('browser console over HTTP', () => {
       expect(Object.keys(body).sort()).toEqual(['expiresIn', 'token']);
       expect(body.expiresIn).toBe(DEV_TOKEN_TTL_SECONDS);
 
-      const verified = running.app.get(TokenVerifier).verify(body.token);
+      const verified = fixture.running.app.get(TokenVerifier).verify(body.token);
       if (!verified.ok) throw new Error(`The dev token was refused: ${verified.reason}`);
       expect(verified.principal.sub).toBe('alice');
       expect(verified.principal.name).toBe('Alice');
@@ -104,9 +91,11 @@ describe('browser console over HTTP', () => {
     });
 
     it('names the token after sub when no name is given', async () => {
-      const response = await request(running.server).post('/auth/dev-token').send({ sub: 'bob' });
+      const response = await request(fixture.running.server)
+        .post('/auth/dev-token')
+        .send({ sub: 'bob' });
       expect(response.status).toBe(200);
-      const verified = running.app
+      const verified = fixture.running.app
         .get(TokenVerifier)
         .verify((response.body as { token: string }).token);
       expect(verified).toMatchObject({ ok: true, principal: { sub: 'bob', name: 'bob' } });
@@ -122,13 +111,15 @@ describe('browser console over HTTP', () => {
       ['an unknown field', { sub: 'alice', ttl: 99999 }],
       ['an array', [{ sub: 'alice' }]],
     ])('answers 400 to %s', async (_case, body) => {
-      const response = await request(running.server).post('/auth/dev-token').send(body);
+      const response = await request(fixture.running.server).post('/auth/dev-token').send(body);
       expect(response.status).toBe(400);
       expect(response.body).not.toHaveProperty('token');
     });
 
     it('says what is wrong with the sub', async () => {
-      const response = await request(running.server).post('/auth/dev-token').send({ sub: 'a b' });
+      const response = await request(fixture.running.server)
+        .post('/auth/dev-token')
+        .send({ sub: 'a b' });
       expect(response.body).toMatchObject({
         statusCode: 400,
         message: ['sub must be 1-64 letters, digits, combining marks (not first) or _ . : - @ +'],
@@ -136,7 +127,7 @@ describe('browser console over HTTP', () => {
     });
 
     it('accepts a seed client id as sub: bob@example.com', async () => {
-      const response = await request(running.server)
+      const response = await request(fixture.running.server)
         .post('/auth/dev-token')
         .send({ sub: 'bob@example.com' });
       expect(response.status).toBe(200);
@@ -144,12 +135,12 @@ describe('browser console over HTTP', () => {
 
     it('accepts a sub of exactly 64 characters of the id alphabet', async () => {
       const sub = `Aa0_.:-${'z'.repeat(57)}`;
-      const response = await request(running.server).post('/auth/dev-token').send({ sub });
+      const response = await request(fixture.running.server).post('/auth/dev-token').send({ sub });
       expect(response.status).toBe(200);
     });
 
     it('answers 400 to a body that is not JSON', async () => {
-      const response = await request(running.server)
+      const response = await request(fixture.running.server)
         .post('/auth/dev-token')
         .set('Content-Type', 'application/json')
         .send('{"sub":');
@@ -158,21 +149,13 @@ describe('browser console over HTTP', () => {
   });
 
   describe('in production', () => {
-    let production: RunningApp;
-
-    beforeAll(async () => {
-      production = await startApp({
-        NODE_ENV: 'production',
-        JWT_SECRET: 'console-test-secret-of-32-bytes-or-more',
-      });
-    });
-
-    afterAll(async () => {
-      await production?.close();
+    const production = useApp({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'console-test-secret-of-32-bytes-or-more',
     });
 
     it('has no /auth/dev-token route (404)', async () => {
-      const response = await request(production.server)
+      const response = await request(production.running.server)
         .post('/auth/dev-token')
         .send({ sub: 'alice' });
       expect(response.status).toBe(404);
@@ -180,7 +163,7 @@ describe('browser console over HTTP', () => {
     });
 
     it('still serves the console page', async () => {
-      const response = await request(production.server).get('/');
+      const response = await request(production.running.server).get('/');
       expect(response.status).toBe(200);
       expect(response.headers['content-type']).toMatch(/^text\/html/);
     });

@@ -7,7 +7,7 @@ import {
   statuses,
   type UpgradeAttempt,
 } from '../support/upgrade-attempt';
-import { withTimeout } from '../support/wait';
+import { withTimeout, WAIT_MS } from '../support/wait';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { UpgradeLimits } from '../../src/limits/upgrade-limits';
@@ -148,14 +148,19 @@ describeWithRedis(
         const socket = connect(port, '127.0.0.1');
         socket.on('error', () => undefined);
         await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+        const upgrading = withTimeout(
+          new Promise((resolve) => running.server.once('upgrade', resolve)),
+          WAIT_MS,
+          'the upgrade request to reach the server',
+        );
         socket.write(
           'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
             'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
         );
-        // Long enough for the request to reach the server, well within the 250 ms wait.
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await upgrading;
         socket.resetAndDestroy();
-        // Past the storage timeout: the server decided about the reset socket and goes on.
+        // Past the storage timeout: the server decided about the reset socket and goes on. A
+        // real-time wait: that timeout is a real timer racing a Redis process that is frozen.
         await new Promise((resolve) => setTimeout(resolve, 400));
       } finally {
         server().resume();

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { InMemoryBus } from '../../src/bus/in-memory-bus';
 import { RedisBus } from '../../src/bus/redis-bus';
 import type { Environment } from '../../src/config/load-config';
-import { startApp, type RunningApp } from '../support/app';
+import { startApp, useApp, type RunningApp } from '../support/app';
 import { describeWithRedis, freePort, uniquePrefix } from '../support/redis';
 import { busOf, redisEnv, waitForReadiness } from './cluster';
 
@@ -48,17 +48,10 @@ describe('GET /ready and the bus each configuration gets', () => {
 });
 
 describeWithRedis('GET /ready with a reachable Redis', (redis) => {
-  let running: RunningApp;
-
-  beforeAll(async () => {
-    running = await startApp(redisEnv(redis().url, uniquePrefix()));
-  });
-
-  afterAll(async () => {
-    await running?.close();
-  });
+  const fixture = useApp(() => redisEnv(redis().url, uniquePrefix()));
 
   it('answers 200 once both connections are up', async () => {
+    const { running } = fixture;
     await waitForReadiness(running, 200, 5000);
     const ready = await request(running.server).get('/ready');
     expect(ready.body).toMatchObject({ status: 'ok', info: { bus: { status: 'up' } } });

@@ -1,4 +1,4 @@
-import { shorten } from './probe-socket';
+import { shorten } from './ws-client';
 
 /**
  * The wire contract as an executable model, for property-based tests: given the text messages a

@@ -10,7 +10,7 @@ import {
   type SessionModel,
   type TokenKind,
 } from './fuzz-oracle';
-import { jsonIdOf, ProbeGroup, ProbeSocket, type ProbeClose } from './probe-socket';
+import { ClientGroup, jsonIdOf, TestClient, type Closed } from './ws-client';
 import { waitForValue } from './wait';
 
 /**
@@ -46,10 +46,10 @@ export interface FuzzTarget {
 }
 
 interface Session {
-  readonly group: ProbeGroup;
-  readonly sender: ProbeSocket;
+  readonly group: ClientGroup;
+  readonly sender: TestClient;
   /** Every socket of the session by name, the sender as "sender". */
-  readonly sockets: ReadonlyMap<string, ProbeSocket>;
+  readonly sockets: ReadonlyMap<string, TestClient>;
   readonly model: SessionModel<unknown>;
   /** A message whose answer, once received, proves that earlier messages were answered. */
   marker(n: number): string;
@@ -81,10 +81,11 @@ async function openSession(
   endpoint: FuzzEndpoint,
   tag: string,
 ): Promise<Session> {
-  const group = new ProbeGroup();
+  const group = new ClientGroup();
   const base = target.running.wsUrl;
-  const open = (path: string) => ProbeSocket.open(`${base}${path}`, group, target.waitMs);
-  const until = (condition: () => boolean, what: string, sockets: Map<string, ProbeSocket>) =>
+  const open = (path: string) =>
+    TestClient.open(`${base}${path}`, { group, timeoutMs: target.waitMs });
+  const until = (condition: () => boolean, what: string, sockets: Map<string, TestClient>) =>
     group.until(condition, what, target.waitMs, () => describeAll(sockets));
   const connections = target.running.app.get(ConnectionRegistry);
   const textMarker = (n: number) => `marker ${tag}.${n}`;
@@ -231,7 +232,7 @@ async function openSession(
   }
 }
 
-function describeAll(sockets: ReadonlyMap<string, ProbeSocket>): string {
+function describeAll(sockets: ReadonlyMap<string, TestClient>): string {
   return [...sockets].map(([name, socket]) => `${name} ${socket.describe()}`).join('; ');
 }
 
@@ -350,7 +351,7 @@ export async function runFuzzSession(
 
     const received = new Map<string, string[]>();
     for (const [name, socket] of sockets) {
-      if (socket !== sender && socket.closed) {
+      if (socket !== sender && socket.closeStatus) {
         throw new Error(`The server closed peer ${name}: ${describeAll(sockets)}`);
       }
       if (socket.binaryFrames > 0) throw new Error(`${name} received a binary frame`);
@@ -362,7 +363,7 @@ export async function runFuzzSession(
       }
       received.set(name, stream);
     }
-    if (!closing && sender.closed) {
+    if (!closing && sender.closeStatus) {
       throw new Error(`The server closed the sender: ${describeAll(sockets)}`);
     }
     const verdict = checkAnswers(session.model, {
@@ -376,16 +377,16 @@ export async function runFuzzSession(
 
     // The server echoes a client's close: 1000 back for ours.
     for (const [name, socket] of sockets) {
-      if (socket.closed) continue;
-      await socket.close(target.waitMs);
-      expectClose(socket.closed!, { code: 1000, reason: '' }, `the polite close of ${name}`);
+      if (socket.closeStatus) continue;
+      await socket.close(target.waitMs, 1000);
+      expectClose(socket.closeStatus!, { code: 1000, reason: '' }, `the polite close of ${name}`);
     }
   } finally {
     for (const socket of sockets.values()) socket.terminate();
   }
 }
 
-function expectClose(actual: ProbeClose, expected: ProbeClose, what: string): void {
+function expectClose(actual: Closed, expected: Closed, what: string): void {
   if (actual.code !== expected.code || actual.reason !== expected.reason) {
     throw new Error(
       `Expected ${what} to be ${expected.code} "${expected.reason}", ` +
