@@ -1,9 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { Clock, SystemClock } from '../common/clock';
-import { AppConfig } from '../config/app-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { HeartbeatService } from '../heartbeat/heartbeat.service';
-import { RateLimiter } from '../limits/rate-limiter';
 import { TransportStats } from '../metrics/transport-stats';
 import { Admission } from './admission';
 import { InstanceId } from './instance-id';
@@ -17,12 +15,6 @@ import { ParamIdGuard } from './param-id.guard';
     // A factory, not a value: every application in one process (tests) needs its own id.
     { provide: InstanceId, useFactory: () => new InstanceId() },
     { provide: Clock, useClass: SystemClock },
-    {
-      provide: RateLimiter,
-      useFactory: (config: AppConfig, clock: Clock) =>
-        new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs, clock),
-      inject: [AppConfig, Clock],
-    },
     ConnectionRegistry,
     MessageDispatcher,
     HeartbeatService,
@@ -35,7 +27,6 @@ import { ParamIdGuard } from './param-id.guard';
     Clock,
     ConnectionRegistry,
     MessageDispatcher,
-    RateLimiter,
     ParamIdGuard,
     Admission,
     TransportStats,
