@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import type { INestApplication, LogLevel } from '@nestjs/common';
+import type { INestApplication, LogLevel, ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
@@ -31,6 +31,8 @@ export interface CreateAppOptions {
   readonly logger?: false | LogLevel[];
   /** Where the JSON log lines go, one per write. Default: process.stdout. */
   readonly logDestination?: LogDestination;
+  /** Modules added to the application, such as test gateways. Default: none. */
+  readonly imports?: ModuleMetadata['imports'];
 }
 
 /**
@@ -46,7 +48,7 @@ export async function createApp(
     destination: options.logDestination,
   });
   // The logger exists before Nest does, so bootstrap lines are JSON too, with no buffering.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, options.imports), {
     logger: new NestJsonLogger(log),
     abortOnError: false,
   });

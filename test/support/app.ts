@@ -51,7 +51,7 @@ export interface AppFixture {
  * test opened and waits until the server has seen them all go (so nothing leaks into the next
  * test); closes the app after all tests.
  */
-export function useApp(env: Environment = {}): AppFixture {
+export function useApp(env: Environment = {}, options?: CreateAppOptions): AppFixture {
   let running: RunningApp | undefined;
   const started = (): RunningApp => {
     if (!running) throw new Error('useApp: the app is not started yet (use it inside a test)');
@@ -67,7 +67,7 @@ export function useApp(env: Environment = {}): AppFixture {
     clients: new TestClients(() => started().wsUrl),
   };
   beforeAll(async () => {
-    running = await startApp(env);
+    running = await startApp(env, options && { logger: ['error'], ...options });
   });
   afterEach(async () => {
     await fixture.clients.closeAll();
