@@ -48,10 +48,13 @@ export async function createApp(
     destination: options.logDestination,
   });
   // The logger exists before Nest does, so bootstrap lines are JSON too, with no buffering.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, options.imports), {
-    logger: new NestJsonLogger(log),
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.register(config, options.imports),
+    {
+      logger: new NestJsonLogger(log),
+      abortOnError: false,
+    },
+  );
   // Advertising the framework helps only someone matching exploits to versions.
   app.disable('x-powered-by');
   app.use(createHttpLog(log));

@@ -51,11 +51,7 @@ describe(`@Throttle / @SkipThrottle on gateways (RATE_LIMIT_MAX=${MAX})`, () => 
   it('@Throttle on the handler of a text gateway overrides the class: 3 of 5 handled', async () => {
     const client = await clients.open(P.handlerLimit);
     for (const text of ['a', 'b', 'c', 'd', 'e']) client.send(text);
-    expect(await client.nextTexts(5)).toEqual([
-      ...got('a', 'b', 'c'),
-      TEXT_LIMITED,
-      TEXT_LIMITED,
-    ]);
+    expect(await client.nextTexts(5)).toEqual([...got('a', 'b', 'c'), TEXT_LIMITED, TEXT_LIMITED]);
   });
 
   it('/ws/json: @Throttle on the class limits every frame, invalid JSON and unknown types included', async () => {

@@ -34,7 +34,10 @@ describe('resolveEndpointPolicies', () => {
       class Throttled {
         text(): void {}
       }
-      const { frames } = resolveEndpointPolicies(targetsOf(Throttled, 'text', { text: 'text' }), MODULE);
+      const { frames } = resolveEndpointPolicies(
+        targetsOf(Throttled, 'text', { text: 'text' }),
+        MODULE,
+      );
       expect(frames).toEqual({ limit: 3, ttl: 60_000 });
     });
 
@@ -57,7 +60,9 @@ describe('resolveEndpointPolicies', () => {
         @SkipThrottle()
         text(): void {}
       }
-      expect(resolveEndpointPolicies(targetsOf(Skipped, 'text', { text: 'text' }), MODULE).frames).toBeNull();
+      expect(
+        resolveEndpointPolicies(targetsOf(Skipped, 'text', { text: 'text' }), MODULE).frames,
+      ).toBeNull();
       expect(
         resolveEndpointPolicies(targetsOf(SkippedHandler, 'text', { text: 'text' }), MODULE).frames,
       ).toBeNull();
@@ -69,7 +74,10 @@ describe('resolveEndpointPolicies', () => {
         @SkipThrottle({ default: false })
         text(): void {}
       }
-      const { frames } = resolveEndpointPolicies(targetsOf(Skipped, 'text', { text: 'text' }), MODULE);
+      const { frames } = resolveEndpointPolicies(
+        targetsOf(Skipped, 'text', { text: 'text' }),
+        MODULE,
+      );
       expect(frames).toEqual(MODULE);
     });
   });
@@ -99,7 +107,7 @@ describe('resolveEndpointPolicies', () => {
 
     it('fill a handler limit without a ttl from the class, then the module', () => {
       class Partial {
-        @Throttle({ default: { limit: 2 } as { limit: number; ttl: number } })
+        @Throttle({ default: { limit: 2 } })
         publish(): void {}
       }
       const { handlers } = resolveEndpointPolicies(
@@ -153,8 +161,8 @@ describe('messageThrottlerOf', () => {
   });
 
   it('fails without one', () => {
-    expect(() => messageThrottlerOf({ throttlers: [{ name: 'http', limit: 5, ttl: 100 }] })).toThrow(
-      /no "default" throttler/,
-    );
+    expect(() =>
+      messageThrottlerOf({ throttlers: [{ name: 'http', limit: 5, ttl: 100 }] }),
+    ).toThrow(/no "default" throttler/);
   });
 });

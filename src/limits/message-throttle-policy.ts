@@ -80,7 +80,9 @@ export function messageThrottlerOf(options: ThrottlerModuleOptions): MessageLimi
   const throttlers = Array.isArray(options) ? options : options.throttlers;
   const throttler = throttlers.find(({ name }) => (name ?? 'default') === MESSAGE_THROTTLER);
   if (!throttler) {
-    throw new Error(`ThrottlerModule has no "${MESSAGE_THROTTLER}" throttler for WebSocket messages`);
+    throw new Error(
+      `ThrottlerModule has no "${MESSAGE_THROTTLER}" throttler for WebSocket messages`,
+    );
   }
   const where = `ThrottlerModule's "${MESSAGE_THROTTLER}" throttler`;
   return { limit: count(throttler.limit, 'limit', where), ttl: count(throttler.ttl, 'ttl', where) };

@@ -139,8 +139,7 @@ function discoverGateways(discovery: DiscoveryService): Map<EndpointDefinition, 
     const { metatype, instance } = wrapper as { metatype?: unknown; instance?: unknown };
     if (typeof metatype !== 'function' || !instance) continue;
     const options = Reflect.getMetadata(GATEWAY_OPTIONS, metatype) as
-      | { endpoint?: EndpointDefinition }
-      | undefined;
+      { endpoint?: EndpointDefinition } | undefined;
     const endpoint = options?.endpoint;
     if (!endpoint) continue;
     const prototype = Object.getPrototypeOf(instance) as Record<string, object>;
@@ -151,7 +150,7 @@ function discoverGateways(discovery: DiscoveryService): Map<EndpointDefinition, 
       handlers.set(Reflect.getMetadata(MESSAGE_METADATA, method) as string, method);
     }
     found.set(endpoint, {
-      gateway: metatype as object & { name: string },
+      gateway: metatype,
       format: endpoint.format,
       handlers,
     });

@@ -1,7 +1,11 @@
 import { DefaultValuePipe, Module } from '@nestjs/common';
 import { SkipThrottle, Throttle } from '@nestjs/throttler';
 import { MessageBody, SubscribeMessage } from '@nestjs/websockets';
-import { TEXT_EVENT, type EndpointDefinition, type EndpointName } from '../../src/protocol/endpoints';
+import {
+  TEXT_EVENT,
+  type EndpointDefinition,
+  type EndpointName,
+} from '../../src/protocol/endpoints';
 import { EndpointGateway } from '../../src/transport/endpoint-gateway.decorator';
 
 /**

@@ -1,0 +1,49 @@
+import { Injectable, Logger, type ExecutionContext } from '@nestjs/common';
+import { ThrottlerException, ThrottlerGuard, type ThrottlerRequest } from '@nestjs/throttler';
+import { LogThrottle } from '../bus/log-throttle';
+import { SystemClock } from '../common/clock';
+
+/** At most one warning per this interval while the storage fails; the others are counted. */
+const WARNING_INTERVAL_MS = 10_000;
+
+/**
+ * @nestjs/throttler's ThrottlerGuard for HTTP controllers, applied with
+ * `@UseGuards(HttpThrottlerGuard)`: the `default` throttler (RATE_LIMIT_MAX per
+ * RATE_LIMIT_WINDOW_MS) per client IP and route, `@Throttle()` / `@SkipThrottle()` as usual, and
+ * 429 with Retry-After past the limit. Two changes to the stock guard:
+ * - it fails open like the per-IP upgrade limit: when the storage (Redis) errs, the request is
+ *   let through and a warning logged (at most one per 10 s, with the count held back), since a
+ *   Redis outage must weaken a limit, not answer 500 to every request;
+ * - it lets every non-HTTP context through: WebSocket messages are limited by the transport
+ *   before they are decoded (MessageThrottles), and the stock guard would read the socket as a
+ *   request.
+ */
+@Injectable()
+export class HttpThrottlerGuard extends ThrottlerGuard {
+  private readonly log = new Logger(HttpThrottlerGuard.name);
+  private readonly warnings = new LogThrottle(WARNING_INTERVAL_MS, new SystemClock());
+
+  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
+    return Promise.resolve(context.getType() !== 'http');
+  }
+
+  protected override async handleRequest(request: ThrottlerRequest): Promise<boolean> {
+    try {
+      return await super.handleRequest(request);
+    } catch (error) {
+      if (error instanceof ThrottlerException) throw error;
+      this.failedOpen(error);
+      return true;
+    }
+  }
+
+  private failedOpen(error: unknown): void {
+    const suppressed = this.warnings.take();
+    if (suppressed === undefined) return;
+    this.log.warn({
+      msg: 'HTTP rate limit storage failed: request allowed without counting it',
+      error: error instanceof Error ? error.message : String(error),
+      failuresSinceLastWarning: suppressed + 1,
+    });
+  }
+}
