@@ -20,7 +20,9 @@ describe('browser console over HTTP', () => {
   const clients = new TestClients(() => running.wsUrl);
 
   beforeAll(async () => {
-    running = await startApp();
+    // These tests sign about 15 tokens within a second, from one IP, on one route: more than
+    // the default limit of 10 per second that ThrottlerGuard applies there.
+    running = await startApp({ RATE_LIMIT_MAX: '50' });
   });
 
   afterEach(async () => {
