@@ -1,10 +1,7 @@
 import { Injectable, Logger, type ExecutionContext } from '@nestjs/common';
 import { ThrottlerException, ThrottlerGuard, type ThrottlerRequest } from '@nestjs/throttler';
-import { LogThrottle } from '../bus/log-throttle';
 import { SystemClock } from '../common/clock';
-
-/** At most one warning per this interval while the storage fails; the others are counted. */
-const WARNING_INTERVAL_MS = 10_000;
+import { FailOpenWarnings } from './fail-open-warnings';
 
 /**
  * @nestjs/throttler's ThrottlerGuard for HTTP controllers, applied with
@@ -20,8 +17,11 @@ const WARNING_INTERVAL_MS = 10_000;
  */
 @Injectable()
 export class HttpThrottlerGuard extends ThrottlerGuard {
-  private readonly log = new Logger(HttpThrottlerGuard.name);
-  private readonly warnings = new LogThrottle(WARNING_INTERVAL_MS, new SystemClock());
+  private readonly warnings = new FailOpenWarnings(
+    new Logger(HttpThrottlerGuard.name),
+    'HTTP rate limit storage failed: request allowed without counting it',
+    new SystemClock(),
+  );
 
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
     return Promise.resolve(context.getType() !== 'http');
@@ -32,18 +32,8 @@ export class HttpThrottlerGuard extends ThrottlerGuard {
       return await super.handleRequest(request);
     } catch (error) {
       if (error instanceof ThrottlerException) throw error;
-      this.failedOpen(error);
+      this.warnings.failed(error);
       return true;
     }
-  }
-
-  private failedOpen(error: unknown): void {
-    const suppressed = this.warnings.take();
-    if (suppressed === undefined) return;
-    this.log.warn({
-      msg: 'HTTP rate limit storage failed: request allowed without counting it',
-      error: error instanceof Error ? error.message : String(error),
-      failuresSinceLastWarning: suppressed + 1,
-    });
   }
 }
