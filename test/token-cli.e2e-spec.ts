@@ -65,7 +65,7 @@ describe('the token CLI of the production build (node dist/cli/token.js)', () =>
   it('signs nothing that a server with another secret accepts', async () => {
     const run = await runBuiltCli(['--sub', 'alice'], {
       ...production,
-      JWT_SECRET: 'not-the-server-secret',
+      JWT_SECRET: 'not-the-server-secret-but-32-bytes-long',
     });
     expect(run.code).toBe(0);
     const secure = await open(`/ws/secure?token=${run.stdout.trim()}`);
