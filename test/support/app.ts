@@ -49,7 +49,8 @@ export interface AppFixture {
 /**
  * Boots the app once for the enclosing describe block; after each test closes every client the
  * test opened and waits until the server has seen them all go (so nothing leaks into the next
- * test); closes the app after all tests.
+ * test); closes the app after all tests. `options` go to createApp (the logger stays quiet unless
+ * they set one), e.g. `{ imports: [TestGatewaysModule] }` to mount test-only gateways.
  */
 export function useApp(env: Environment = {}, options?: CreateAppOptions): AppFixture {
   let running: RunningApp | undefined;
