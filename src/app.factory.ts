@@ -3,6 +3,7 @@ import type {
   DynamicModule,
   INestApplication,
   LogLevel,
+  ModuleMetadata,
   NestApplicationOptions,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -44,6 +45,8 @@ export interface CreateAppOptions {
     root: DynamicModule,
     options: NestApplicationOptions,
   ) => Promise<INestApplication>;
+  /** Modules added to the application, such as test gateways. Default: none. */
+  readonly imports?: ModuleMetadata['imports'];
 }
 
 /**
@@ -60,7 +63,7 @@ export async function createApp(
   });
   // The logger exists before Nest does, so bootstrap lines are JSON too, with no buffering.
   const build = options.build ?? ((root, nestOptions) => NestFactory.create(root, nestOptions));
-  const app = (await build(AppModule.register(config), {
+  const app = (await build(AppModule.register(config, options.imports), {
     logger: new NestJsonLogger(log),
     abortOnError: false,
   })) as NestExpressApplication;

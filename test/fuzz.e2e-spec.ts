@@ -5,7 +5,7 @@ import { TokenSigner } from '../src/auth/token-signer';
 import { Bus } from '../src/bus/bus';
 import { Clock, SystemClock } from '../src/common/clock';
 import { ConnectionRegistry } from '../src/connections/connection-registry';
-import { RateLimiter } from '../src/limits/rate-limiter';
+import { MessageThrottles } from '../src/limits/message-throttles';
 import { RoomRegistry } from '../src/rooms/room-registry';
 import type { RunningApp } from './support/app';
 import { fuzzFrames } from './support/fuzz-frames';
@@ -288,7 +288,7 @@ async function expectNoStateLeft(running: RunningApp): Promise<void> {
     ['rooms', () => running.app.get(RoomRegistry).size],
     ['room members', () => running.app.get(RoomRegistry).memberCount],
     ['bus topics', () => running.app.get(Bus).topicCount],
-    ['rate-limit records', () => running.app.get(RateLimiter).size],
+    ['rate-limit records', () => running.app.get(MessageThrottles).size],
     ['session expiry timers', () => running.app.get(SessionExpiry).size],
   ];
   for (const [what, read] of counters) await waitForValue(read, 0, what, WAIT_MS);

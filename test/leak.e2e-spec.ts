@@ -3,7 +3,7 @@ import { TokenSigner } from '../src/auth/token-signer';
 import { Bus } from '../src/bus/bus';
 import { SystemClock } from '../src/common/clock';
 import { ConnectionRegistry } from '../src/connections/connection-registry';
-import { RateLimiter } from '../src/limits/rate-limiter';
+import { MessageThrottles } from '../src/limits/message-throttles';
 import { RoomRegistry } from '../src/rooms/room-registry';
 import { useApp, type RunningApp } from './support/app';
 import { jsonIdOf, TestClient } from './support/ws-client';
@@ -207,7 +207,7 @@ describe('no leaks under connection churn', () => {
       ['rooms and channels with members', () => app.get(RoomRegistry).size],
       ['members of rooms and channels', () => app.get(RoomRegistry).memberCount],
       ['bus topics', () => app.get(Bus).topicCount],
-      ['rate-limit records', () => app.get(RateLimiter).size],
+      ['rate-limit records', () => app.get(MessageThrottles).size],
       ['session expiry timers', () => app.get(SessionExpiry).size],
     ];
     for (const [what, read] of counters) await waitForValue(read, 0, what, WAIT_MS);

@@ -100,7 +100,10 @@ export class EnvironmentVariables {
   @IsInt()
   HEARTBEAT_INTERVAL_MS = 30000;
 
-  /** Messages allowed per connection per window. */
+  /**
+   * Messages allowed per connection per window: @nestjs/throttler's `default` throttler, which
+   * also limits HTTP requests per client IP and route.
+   */
   @ToInteger()
   @Min(1)
   @Max(1_000_000_000)

@@ -1,4 +1,5 @@
-import { applyDecorators, Controller, Get, Header } from '@nestjs/common';
+import { applyDecorators, Controller, Get, Header, UseGuards } from '@nestjs/common';
+import { HttpThrottlerGuard } from '../limits/http-throttler.guard';
 import { ConsoleAssets, CONSOLE_FILES } from './console-assets';
 
 /**
@@ -32,6 +33,7 @@ const ConsoleFile = (contentType: string) =>
 
 /** Serves the browser console: GET / and the page's script and stylesheet, from memory. */
 @Controller()
+@UseGuards(HttpThrottlerGuard)
 export class ConsoleController {
   constructor(private readonly assets: ConsoleAssets) {}
 

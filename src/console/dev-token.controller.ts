@@ -1,5 +1,14 @@
-import { Body, Controller, Header, HttpCode, Post, ValidationPipe } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Header,
+  HttpCode,
+  Post,
+  UseGuards,
+  ValidationPipe,
+} from '@nestjs/common';
 import { TokenSigner } from '../auth/token-signer';
+import { HttpThrottlerGuard } from '../limits/http-throttler.guard';
 import { DevTokenRequestDto } from './dev-token.dto';
 
 /** Lifetime of a development token: long enough for a session in the console, no longer. */
@@ -18,6 +27,7 @@ export interface DevTokenResponse {
  * route does not exist (404).
  */
 @Controller('auth')
+@UseGuards(HttpThrottlerGuard)
 export class DevTokenController {
   constructor(private readonly signer: TokenSigner) {}
 

@@ -1,9 +1,12 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
 import { BusHealthIndicator } from './bus.health';
 import { DrainingHealthIndicator } from './draining.health';
 
+/** Never rate-limited: probes and load balancers poll it, and it must answer under load. */
 @Controller()
+@SkipThrottle()
 export class HealthController {
   constructor(
     private readonly checks: HealthCheckService,

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { LogThrottle } from '../bus/log-throttle';
 import type { Clock } from '../common/clock';
+import { FailOpenWarnings } from './fail-open-warnings';
 
 /** The throttler name under which upgrades are counted (part of every storage key). */
 export const CONNECT_THROTTLER = 'connect';
@@ -12,9 +12,6 @@ export const CONNECT_THROTTLER = 'connect';
  * Redis costs each upgrade a quarter of a second rather than hanging it.
  */
 export const STORAGE_TIMEOUT_MS = 250;
-
-/** At most one warning per this interval while the storage fails; the others are counted. */
-const WARNING_INTERVAL_MS = 10_000;
 
 export interface ConnectRateOptions {
   /** Upgrades allowed per window and client IP (> 0). */
@@ -36,8 +33,7 @@ export interface ConnectRateOptions {
  * outage would turn a degraded limit into a full outage.
  */
 export class ConnectRateLimit {
-  private readonly log = new Logger(ConnectRateLimit.name);
-  private readonly warnings: LogThrottle;
+  private readonly warnings: FailOpenWarnings;
   /** Checks that failed open since boot. */
   failures = 0;
 
@@ -46,7 +42,11 @@ export class ConnectRateLimit {
     private readonly options: ConnectRateOptions,
     clock: Clock,
   ) {
-    this.warnings = new LogThrottle(WARNING_INTERVAL_MS, clock);
+    this.warnings = new FailOpenWarnings(
+      new Logger(ConnectRateLimit.name),
+      'connect rate limit storage failed: upgrade allowed without counting it',
+      clock,
+    );
   }
 
   /** Counts one upgrade from `ip`; resolves false when `ip` is over its budget. Never rejects. */
@@ -75,12 +75,6 @@ export class ConnectRateLimit {
 
   private failedOpen(error: unknown): void {
     this.failures++;
-    const suppressed = this.warnings.take();
-    if (suppressed === undefined) return;
-    this.log.warn({
-      msg: 'connect rate limit storage failed: upgrade allowed without counting it',
-      error: error instanceof Error ? error.message : String(error),
-      failuresSinceLastWarning: suppressed + 1,
-    });
+    this.warnings.failed(error);
   }
 }

@@ -58,4 +58,14 @@ describe('RateLimiter', () => {
     limiter.release('b');
     expect(limiter.size).toBe(0);
   });
+
+  it('takes back a refunded message within the window', () => {
+    for (let i = 0; i < 10; i++) limiter.allow('a');
+    expect(limiter.allow('a')).toBe(false);
+    limiter.refund('a');
+    expect(limiter.allow('a')).toBe(true);
+    expect(limiter.allow('a')).toBe(false);
+    limiter.refund('unknown');
+    expect(limiter.size).toBe(1);
+  });
 });

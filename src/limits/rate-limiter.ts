@@ -40,6 +40,17 @@ export class RateLimiter<K = unknown> {
     return true;
   }
 
+  /**
+   * Takes back one message counted for `key` in its current window, for a message that turned
+   * out to belong to another budget (see MessageThrottles). A window that has rolled over since
+   * the message was counted loses one message it never held; the error is at most one message
+   * per window, and only for messages that waited behind a handler in flight.
+   */
+  refund(key: K): void {
+    const window = this.windows.get(key);
+    if (window !== undefined && window.count > 0) window.count--;
+  }
+
   release(key: K): void {
     this.windows.delete(key);
   }

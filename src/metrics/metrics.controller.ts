@@ -1,8 +1,11 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Registry } from 'prom-client';
 import { MetricsService } from './metrics.service';
 
+/** Never rate-limited: a scraper must always get its sample. */
 @Controller()
+@SkipThrottle()
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 

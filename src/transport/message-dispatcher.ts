@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { RawData } from 'ws';
 import { Clock } from '../common/clock';
-import { ConnectionRegistry } from '../connections/connection-registry';
-import { RateLimiter } from '../limits/rate-limiter';
+import { MessageThrottles } from '../limits/message-throttles';
 import { TransportStats } from '../metrics/transport-stats';
 import { CloseCode, CloseReason } from '../protocol/close-codes';
 import { TEXT_EVENT } from '../protocol/endpoints';
@@ -31,7 +30,8 @@ const MAX_BACKLOG = 64;
  * 1. a connection whose token has expired is closed with 1008 (auth holds on every message);
  * 2. a frame over the rate limit is not handled; the sender gets an error;
  * 3. the frame is decoded for the endpoint's format: text as is, JSON envelopes checked and
- *    routed by type (invalid JSON and unknown types are answered here);
+ *    routed by type (invalid JSON and unknown types are answered here); a JSON handler with a
+ *    @Throttle / @SkipThrottle of its own has its limit checked here (MessageThrottles);
  * 4. the gateway handler runs and its result is sent, with the request id on JSON. Handlers
  *    without guards, interceptors or pipes are called directly (see direct-handlers.ts); the
  *    others, such as those validating a DTO, go through Nest's wrapped callback.
@@ -41,13 +41,10 @@ export class MessageDispatcher {
   private readonly logger = new Logger(MessageDispatcher.name);
 
   constructor(
-    private readonly limiter: RateLimiter<Connection>,
+    private readonly throttles: MessageThrottles,
     private readonly clock: Clock,
     private readonly stats: TransportStats,
-    connections: ConnectionRegistry,
-  ) {
-    connections.onRemove((connection) => limiter.release(connection));
-  }
+  ) {}
 
   dispatch(connection: Connection, data: RawData, isBinary: boolean): void {
     if (!connection.isOpen) return;
@@ -57,7 +54,7 @@ export class MessageDispatcher {
     }
     this.stats.received[connection.endpoint.name]++;
     const text = (data as Buffer).toString();
-    const allowed = this.limiter.allow(connection);
+    const allowed = this.throttles.allowFrame(connection);
     if (connection.inFlight) {
       connection.backlog.push({ text, allowed });
       if (connection.backlog.length >= MAX_BACKLOG && !connection.isPaused) connection.pause();
@@ -75,12 +72,11 @@ export class MessageDispatcher {
    */
   ping(connection: Connection, data: Buffer): void {
     if (!connection.isOpen) return;
-    if (this.limiter.allow(connection)) {
+    if (this.throttles.allowFrame(connection)) {
       connection.sendPong(data);
       return;
     }
-    this.stats.rateLimited[connection.endpoint.name]++;
-    sendReply(connection, errorReply(connection.endpoint.format, ErrorMessages.rateLimited));
+    this.refuse(connection, undefined);
   }
 
   private run(connection: Connection, text: string, allowed: boolean): void {
@@ -114,9 +110,7 @@ export class MessageDispatcher {
     }
     const { format } = connection.endpoint;
     if (!allowed) {
-      this.stats.rateLimited[connection.endpoint.name]++;
-      const id = format === 'json' ? requestIdOfText(text) : undefined;
-      sendReply(connection, errorReply(format, ErrorMessages.rateLimited, id));
+      this.refuse(connection, format === 'json' ? requestIdOfText(text) : undefined);
       return undefined;
     }
     if (format === 'text') return this.call(connection, TEXT_EVENT, text, undefined);
@@ -130,7 +124,17 @@ export class MessageDispatcher {
       sendReply(connection, jsonError(JsonErrorMessage.unknownType, envelope.id));
       return undefined;
     }
+    if (!this.throttles.allowHandler(connection, envelope.type)) {
+      this.refuse(connection, envelope.id);
+      return undefined;
+    }
     return this.call(connection, envelope.type, envelope, envelope.id);
+  }
+
+  /** Answers a frame over its rate limit with the endpoint's error (the request id on JSON). */
+  private refuse(connection: Connection, id: RequestId | undefined): void {
+    this.stats.rateLimited[connection.endpoint.name]++;
+    sendReply(connection, errorReply(connection.endpoint.format, ErrorMessages.rateLimited, id));
   }
 
   /**

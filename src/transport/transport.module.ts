@@ -1,10 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { Clock, SystemClock } from '../common/clock';
 import { Scheduler, SystemScheduler } from '../common/scheduler';
-import { AppConfig } from '../config/app-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { HeartbeatService } from '../heartbeat/heartbeat.service';
-import { RateLimiter } from '../limits/rate-limiter';
 import { TransportStats } from '../metrics/transport-stats';
 import { Admission } from './admission';
 import { InstanceId } from './instance-id';
@@ -19,12 +17,6 @@ import { ParamIdGuard } from './param-id.guard';
     { provide: InstanceId, useFactory: () => new InstanceId() },
     { provide: Clock, useClass: SystemClock },
     { provide: Scheduler, useClass: SystemScheduler },
-    {
-      provide: RateLimiter,
-      useFactory: (config: AppConfig, clock: Clock) =>
-        new RateLimiter(config.rateLimit.max, config.rateLimit.windowMs, clock),
-      inject: [AppConfig, Clock],
-    },
     ConnectionRegistry,
     MessageDispatcher,
     HeartbeatService,
@@ -38,7 +30,6 @@ import { ParamIdGuard } from './param-id.guard';
     Scheduler,
     ConnectionRegistry,
     MessageDispatcher,
-    RateLimiter,
     ParamIdGuard,
     Admission,
     TransportStats,

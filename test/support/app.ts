@@ -92,7 +92,7 @@ export interface AppFixture {
  * test opened (ours and superwstest's) and waits until the server has seen them all go (so
  * nothing leaks into the next test); closes the app after all tests. `env` may be a function,
  * called at boot, for values known only then (a Redis URL); `options` go to startApp (a
- * FakeTime, a log destination).
+ * FakeTime, a log destination, `imports` such as test-only gateway modules).
  */
 export function useApp(
   env: Environment | (() => Environment) = {},
