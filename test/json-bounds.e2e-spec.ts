@@ -40,7 +40,7 @@ describe('/ws/json payload bounds', () => {
     const client = await TestClient.open(`${running.wsUrl}/ws/json`);
     const fields = (n: number) => Array.from({ length: n }, (_, i) => `,"f${i}":0`).join('');
     client.send(`{"type":"subscribe","payload":{"channel":"b"${fields(6000)}},"id":1}`);
-    expect(JSON.parse(await client.nextText())).toEqual({
+    expect(JSON.parse(await client.nextText())).toMatchObject({
       type: 'subscribed',
       data: { channel: 'b' },
       id: 1,

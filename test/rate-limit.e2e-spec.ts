@@ -203,7 +203,12 @@ let flows = 0;
 const nextTag = () => `rl${++flows}`;
 
 describe(`rate limit (RATE_LIMIT_MAX=${MAX}, RATE_LIMIT_WINDOW_MS=60000)`, () => {
-  const { clients } = useApp({ RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW_MS: '60000' });
+  // The expected replies are the shapes without history (positions are not what is tested).
+  const { clients } = useApp({
+    RATE_LIMIT_MAX: String(MAX),
+    RATE_LIMIT_WINDOW_MS: '60000',
+    HISTORY_SIZE: '0',
+  });
 
   it.each(FLOWS)(
     `%s handles exactly the first ${MAX} of a burst of ${MAX + 3} and refuses each other one`,
@@ -268,7 +273,11 @@ describe(`rate limit (RATE_LIMIT_MAX=${MAX}, RATE_LIMIT_WINDOW_MS=60000)`, () =>
 });
 
 describe(`rate limit window (RATE_LIMIT_MAX=${MAX}, RATE_LIMIT_WINDOW_MS=300)`, () => {
-  const { clients } = useApp({ RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW_MS: '300' });
+  const { clients } = useApp({
+    RATE_LIMIT_MAX: String(MAX),
+    RATE_LIMIT_WINDOW_MS: '300',
+    HISTORY_SIZE: '0',
+  });
 
   /** Probes every few milliseconds until one is handled; fails after `timeoutMs`. */
   async function probeUntilHandled(flow: Flow, timeoutMs = WAIT_MS): Promise<void> {

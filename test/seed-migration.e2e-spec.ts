@@ -23,8 +23,10 @@ describe("a seed client (docs/protocol.md, migrating from the seed's FastAPI ser
       json.send('{"type":"ping","payload":{}}');
       expect(await nextJson(json)).toEqual(reply('pong', {}));
       // The seed echoed the whole payload as `data`; here it is the channel only.
-      json.send('{"type":"subscribe","payload":{"channel":"news","since":0},"id":1}');
-      expect(await nextJson(json)).toEqual(reply('subscribed', { channel: 'news' }, 1));
+      // An undeclared field is ignored (`since` is no longer one: it resumes a channel).
+      json.send('{"type":"subscribe","payload":{"channel":"news","seen":0},"id":1}');
+      // With history on (the default) the reply also carries the channel's position.
+      expect(await nextJson(json)).toMatchObject(reply('subscribed', { channel: 'news' }, 1));
       json.send('not json');
       expect(await nextJson(json)).toEqual(errorFrame('Invalid JSON'));
       json.send('{"type":"ping","payload":{},"id":2}');

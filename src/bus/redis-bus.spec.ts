@@ -24,6 +24,9 @@ class FakeClock extends Clock {
 class FakeConnection extends EventEmitter implements RedisConnection {
   status = 'connecting';
   readonly commandQueue = { length: 0 };
+  evalsha = (): Promise<unknown> => Promise.reject(new Error('not in this fake'));
+  eval = (): Promise<unknown> => Promise.reject(new Error('not in this fake'));
+  config = (): Promise<unknown> => Promise.reject(new Error('not in this fake'));
   readonly published: [string, string][] = [];
   readonly commands: string[][] = [];
   pings = 0;

@@ -105,6 +105,9 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   /** When Redis last refused a PUBLISH, while no PUBLISH succeeded since; else undefined. */
   private publishRefusedAt?: number;
   private closing = false;
+  private readonly resumeListeners: (() => void)[] = [];
+  /** The subscriber was lost after being ready: its next 'ready' may follow missed messages. */
+  private subscriberMissed = false;
 
   constructor(private readonly options: RedisBusOptions) {
     super();
@@ -137,6 +140,36 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     // Redis first: a listener that publishes in turn then cannot overtake this message remotely.
     this.forward(message);
     this.listeners.dispatch(message);
+  }
+
+  /** Calls `listener` once, when the publisher connection is first ready. */
+  onReady(listener: () => void): void {
+    if (this.publisher.status === 'ready') listener();
+    else this.publisher.once('ready', listener);
+  }
+
+  override onResume(listener: () => void): void {
+    this.resumeListeners.push(listener);
+  }
+
+  /** The connection the channel history runs its scripts on; it answers in order with PUBLISH. */
+  get commands(): RedisConnection {
+    return this.publisher;
+  }
+
+  /** The Redis channel of `topic` and the frame of `message` on it, as `publish` would send. */
+  frameOf(message: BusMessage): { readonly channel: string; readonly frame: string } {
+    const channel = this.options.prefix + message.topic;
+    return { channel, frame: this.frames.encode(channel, message) };
+  }
+
+  /** Decodes a frame read back from history (the signature checked as on the wire), or undefined. */
+  decodeStored(topic: string, frame: string): BusMessage | undefined {
+    const channel = this.options.prefix + topic;
+    const decoded = this.frames.decode(channel, Buffer.from(frame), true);
+    if (decoded.kind === 'envelope') return { topic, ...decoded.envelope };
+    if (decoded.kind === 'rejected') this.onRejected(channel, decoded.reason);
+    return undefined;
   }
 
   subscribe(topic: string, listener: BusListener): void {
@@ -285,6 +318,14 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   private readonly onSubscriberReady = (): void => {
     this.subscriberWasReady = true;
     this.settleSubscriptions();
+    if (!this.subscriberMissed) return;
+    this.subscriberMissed = false;
+    // ioredis resubscribes on 'ready' without waiting: a PING answered after those SUBSCRIBEs
+    // means messages flow again, so a history read from then on misses nothing.
+    const resume = (): void => {
+      for (const listener of this.resumeListeners) listener();
+    };
+    this.subscriber.ping().then(resume, resume);
   };
 
   /**
@@ -295,6 +336,7 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   private readonly onSubscriberClosed = (): void => {
     if (!this.subscriberWasReady || this.closing) return;
     this.subscriberWasReady = false;
+    this.subscriberMissed = true;
     this.subscriberDisconnects++;
   };
 
@@ -323,6 +365,10 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     const { prefix, instance } = this.options;
     const channel = rawChannel.toString();
     if (!channel.startsWith(prefix)) return;
+    if (frame[0] === HISTORY_MARK) {
+      this.onHistoryFrame(channel, frame);
+      return;
+    }
     const decoded = this.frames.decode(channel, frame);
     if (decoded.kind === 'own') return;
     if (decoded.kind === 'rejected') {
@@ -334,6 +380,28 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     if (origin === instance) return;
     this.listeners.dispatch({ topic: channel.slice(prefix.length), data, sender, skipSender });
   };
+
+  /**
+   * A channel publication relayed by the history script: `#<epoch>:<offset>:<frame>`. The frame is
+   * checked as any other (our own included, never skipped: local delivery waits for the offset);
+   * the header is not covered by the signature, see docs/scaling.md.
+   */
+  private onHistoryFrame(channel: string, frame: Buffer): void {
+    const header = parseHistoryHeader(frame);
+    if (header === undefined) {
+      this.onRejected(channel, 'invalid-field');
+      return;
+    }
+    const decoded = this.frames.decode(channel, frame.subarray(header.length), true);
+    if (decoded.kind !== 'envelope') {
+      if (decoded.kind === 'rejected') this.onRejected(channel, decoded.reason);
+      return;
+    }
+    const { data, sender, skipSender } = decoded.envelope;
+    const { epoch, offset } = header;
+    const topic = channel.slice(this.options.prefix.length);
+    this.listeners.dispatch({ topic, data, sender, skipSender, epoch, offset });
+  }
 
   private onRejected(channel: string, reason: FrameRejection): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
@@ -400,6 +468,19 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     if (suppressed === undefined) return;
     this.logger.warn(suppressed > 0 ? `${line} (${suppressed} more since the last report)` : line);
   }
+}
+
+/** First byte of a history frame: never the first byte of an envelope (`{`) or a signature (hex). */
+export const HISTORY_MARK = 0x23; // '#'
+const HISTORY_HEADER = /^#([A-Za-z0-9_-]{1,64}):([1-9][0-9]{0,15}):/;
+
+/** The epoch and offset a history frame starts with, and the header's length in bytes. */
+function parseHistoryHeader(
+  frame: Buffer,
+): { readonly epoch: string; readonly offset: number; readonly length: number } | undefined {
+  const match = HISTORY_HEADER.exec(frame.toString('latin1', 0, 100));
+  if (match === null) return undefined;
+  return { epoch: match[1], offset: Number(match[2]), length: match[0].length };
 }
 
 /**
