@@ -38,9 +38,7 @@ describe('channel history, positions and recovery (in-memory engine)', () => {
     const client = await openJson();
     sendRequest(client, 'subscribe', { channel }, 1);
     const subscribed = (await nextJson(client)) as JsonFrame;
-    expect(subscribed).toEqual(
-      reply('subscribed', { channel, epoch: anEpoch, offset: 0 }, 1),
-    );
+    expect(subscribed).toEqual(reply('subscribed', { channel, epoch: anEpoch, offset: 0 }, 1));
     const { epoch } = subscribed.data as { epoch: string };
     expect(epoch).not.toBe('');
 
