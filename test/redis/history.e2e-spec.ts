@@ -1,4 +1,6 @@
+import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
+import { startApp } from '../support/app';
 import type { RunningApp } from '../support/app';
 import { HistoryClient } from '../support/history-client';
 import { describeWithRedis, inspector, uniquePrefix, type RedisServer } from '../support/redis';
@@ -148,7 +150,7 @@ describeWithRedis('channel history on Redis, two instances', (redis) => {
           await Promise.all([pubA.socket.close(), pubB.socket.close()]);
         },
       ),
-      { numRuns: 8 },
+      { numRuns: 20 },
     );
   }, 60_000);
 });
@@ -255,6 +257,60 @@ describeWithRedis(
       expect(subB.deliveries.map((d) => d.offset)).toEqual(range(start, last));
       expect(subB.ended).toEqual([]);
     }, 15_000);
+
+    it('refuses channel publishes at once while Redis is down, on /ws/json and /ws/subscribe, and delivers them to no one', async () => {
+      const channel = 'down';
+      const [subscriber, publisher] = await Promise.all([open(onA), open(onA)]);
+      await subscriber.subscribe(channel);
+      const text = await onA.open(`/ws/subscribe/${channel}`);
+      await server().kill();
+      try {
+        await waitForReadiness(a, 503, 3000);
+        const startedAt = Date.now();
+        expect(await publisher.publish(channel, 'lost')).toEqual({ error: 'Bus unavailable' });
+        expect(Date.now() - startedAt).toBeLessThan(500);
+        text.send('lost too');
+        expect(await text.nextText()).toBe('{"error":"Bus unavailable"}');
+        // Nothing reached the subscriber: the next frame it gets is the reply to this ping.
+        expect(await subscriber.request('ping', undefined)).toMatchObject({ type: 'pong' });
+        expect(subscriber.deliveries).toEqual([]);
+        // Rooms keep delivering on the same instance during the outage.
+        const [r1, r2] = await onA.openAll('/ws/room/during', '/ws/room/during');
+        r1.send('still here');
+        expect(await r2.nextText()).toBe('still here');
+      } finally {
+        await server().restart();
+      }
+      await waitForReadiness(a, 200, 5000);
+      await waitForReadiness(b, 200, 5000);
+    }, 20_000);
+
+    it('warns at boot when Redis may evict history keys', async () => {
+      const observer = inspector(redis().url);
+      const warn = jest.spyOn(Logger.prototype, 'warn');
+      try {
+        await observer.config('SET', 'maxmemory-policy', 'allkeys-lru');
+        const extra = await startApp(redisEnv(redis().url, uniquePrefix()));
+        try {
+          await waitForReadiness(extra, 200, 5000);
+          const warned = () =>
+            warn.mock.calls.some(([line]) =>
+              String(line).includes('maxmemory-policy is "allkeys-lru"'),
+            );
+          const deadline = Date.now() + 2000;
+          while (!warned() && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          expect(warned()).toBe(true);
+        } finally {
+          await extra.close();
+        }
+      } finally {
+        warn.mockRestore();
+        await observer.config('SET', 'maxmemory-policy', 'noeviction');
+        observer.disconnect();
+      }
+    });
 
     it('starts a new epoch when Redis restarts without persistence: live subscribers are told, resuming says recovered:false', async () => {
       const channel = 'restarted';
