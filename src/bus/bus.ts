@@ -81,6 +81,15 @@ export abstract class Bus {
   onResume(listener: () => void): void {
     void listener;
   }
+  /**
+   * Resolves once messages published on `topic` from now on reach this instance (its remote
+   * subscription is in effect); rejects when it is not (no listener, or the network is down).
+   * A reader of history waits for it first, so nothing falls between the read and live delivery.
+   */
+  whenSubscribed(topic: string): Promise<void> {
+    void topic;
+    return Promise.resolve();
+  }
   get problem(): string | undefined {
     return undefined;
   }

@@ -106,6 +106,8 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   private publishRefusedAt?: number;
   private closing = false;
   private readonly resumeListeners: (() => void)[] = [];
+  /** SUBSCRIBEs sent and not yet confirmed, by topic (see whenSubscribed). */
+  private readonly pendingSubscriptions = new Map<string, Promise<unknown>>();
   /** The subscriber was lost after being ready: its next 'ready' may follow missed messages. */
   private subscriberMissed = false;
 
@@ -150,6 +152,14 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
 
   override onResume(listener: () => void): void {
     this.resumeListeners.push(listener);
+  }
+
+  override whenSubscribed(topic: string): Promise<void> {
+    if (!this.listeners.has(topic) || this.unsettled.has(topic) || !this.connected) {
+      return Promise.reject(new Error(`"${topic}" is not subscribed on Redis`));
+    }
+    const pending = this.pendingSubscriptions.get(topic);
+    return pending ? pending.then(() => undefined) : Promise.resolve();
   }
 
   /** The connection the channel history runs its scripts on; it answers in order with PUBLISH. */
@@ -289,10 +299,19 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     const command = wanted
       ? this.subscriber.subscribe(channel)
       : this.subscriber.unsubscribe(channel);
-    command.then(
+    const settled = command.then(
       () => this.onSynced(wanted),
-      (error: unknown) => this.onSyncFailed([topic], wanted, error),
+      (error: unknown) => {
+        this.onSyncFailed([topic], wanted, error);
+        throw error;
+      },
     );
+    if (!wanted) return;
+    this.pendingSubscriptions.set(topic, settled);
+    const forget = () => {
+      if (this.pendingSubscriptions.get(topic) === settled) this.pendingSubscriptions.delete(topic);
+    };
+    settled.then(forget, forget);
   }
 
   private onSynced(wanted: boolean): void {

@@ -25,7 +25,7 @@ export class PubSubService {
    * Members in the middle of a subscribe with history: what reaches them waits here, by topic,
    * until their reply is sent (`release`), so nothing overtakes or repeats the recovered ones.
    */
-  private readonly held = new Map<string, Map<Connection, BusMessage[]>>();
+  private readonly held = new Map<string, Map<Connection, Hold>>();
 
   constructor(
     private readonly bus: Bus,
@@ -55,20 +55,37 @@ export class PubSubService {
    */
   joinHeld(topic: string, connection: Connection): void {
     let holds = this.held.get(topic);
-    if (!holds) this.held.set(topic, (holds = new Map<Connection, BusMessage[]>()));
-    holds.set(connection, []);
+    if (!holds) this.held.set(topic, (holds = new Map<Connection, Hold>()));
+    holds.set(connection, { messages: [] });
     this.join(topic, connection);
   }
 
-  /** Sends what was held for `connection` on `topic` past offset `after`, and stops holding. */
-  release(topic: string, connection: Connection, after: number): void {
-    const messages = this.stopHolding(topic, connection);
-    if (!messages || !this.isMember(topic, connection)) return;
-    for (const message of messages) {
-      if ((message.offset ?? 0) <= after) continue;
+  /**
+   * Sends what was held for `connection` on `topic` past `after` (an offset of `epoch`), and
+   * delivers live from then on. Live publications this instance has not delivered yet may still
+   * be at or below `after` (the history read can overtake them: they come on another Redis
+   * connection): the connection skips those until one above `after` comes.
+   */
+  release(topic: string, connection: Connection, epoch: string, after: number): void {
+    const hold = this.held.get(topic)?.get(connection);
+    if (!hold?.messages || !this.isMember(topic, connection)) {
+      this.stopHolding(topic, connection);
+      return;
+    }
+    let floor = after;
+    for (const message of hold.messages) {
+      if (message.epoch === epoch && (message.offset ?? 0) <= floor) continue;
+      if (message.epoch === epoch) floor = message.offset ?? floor;
       if (message.skipSender && message.sender === connection.id) continue;
       sendPrepared(connection, PreparedFrame.of(this.frameFor(connection, message)));
     }
+    hold.messages = undefined;
+    hold.floor = { epoch, offset: floor };
+  }
+
+  /** Resolves once publications on `topic` reach this instance (see Bus.whenSubscribed). */
+  whenSubscribed(topic: string): Promise<void> {
+    return this.bus.whenSubscribed(topic);
   }
 
   /** Seeds the order of `topic` on this instance with a position read from history. */
@@ -126,16 +143,28 @@ export class PubSubService {
     for (const member of members) {
       if (member.id === skip) continue;
       const hold = holds?.get(member);
-      if (hold) {
-        hold.push(message);
-        continue;
-      }
+      if (hold && this.holdsBack(hold, message, member)) continue;
       const frame =
         member.endpoint.format === 'json'
           ? (json ??= PreparedFrame.of(JSON.stringify(jsonFrameOf(message))))
           : (text ??= PreparedFrame.of(textFrameOf(message.data)));
       sendPrepared(member, frame);
     }
+  }
+
+  /** Whether `hold` keeps `message` from `member`: buffered, or at or below its floor. */
+  private holdsBack(hold: Hold, message: BusMessage, member: Connection): boolean {
+    if (hold.messages) {
+      hold.messages.push(message);
+      return true;
+    }
+    const { floor } = hold;
+    if (floor && message.epoch === floor.epoch && (message.offset ?? 0) <= floor.offset) {
+      return true;
+    }
+    // Past the floor: live delivery has caught up with what the subscribe reply covered.
+    this.stopHolding(message.topic, member);
+    return false;
   }
 
   private frameFor(connection: Connection, message: BusMessage): string {
@@ -155,7 +184,7 @@ export class PubSubService {
     if (!members || channel === undefined) return;
     const holds = this.held.get(topic);
     for (const member of [...members]) {
-      if (member.endpoint.format !== 'json' || holds?.has(member)) continue;
+      if (member.endpoint.format !== 'json' || holds?.get(member)?.messages) continue;
       sendPrepared(member, PreparedFrame.of(JSON.stringify(insufficientState(channel))));
       this.leave(topic, member);
     }
@@ -166,14 +195,20 @@ export class PubSubService {
     this.sequencer?.forget(topic);
   }
 
-  private stopHolding(topic: string, connection: Connection): BusMessage[] | undefined {
+  private stopHolding(topic: string, connection: Connection): void {
     const holds = this.held.get(topic);
-    const messages = holds?.get(connection);
-    if (!holds || !messages) return undefined;
-    holds.delete(connection);
+    if (!holds?.delete(connection)) return;
     if (holds.size === 0) this.held.delete(topic);
-    return messages;
   }
+}
+
+/**
+ * What keeps a subscribing connection's deliveries in line with its subscribe reply: first a
+ * buffer (until the reply is sent), then a floor (until live delivery passes the reply's offset).
+ */
+interface Hold {
+  messages?: BusMessage[];
+  floor?: { readonly epoch: string; readonly offset: number };
 }
 
 /** Text endpoints receive a string as itself and any other JSON value as JSON text. */

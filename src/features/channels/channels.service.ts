@@ -87,6 +87,8 @@ export class ChannelsService {
     }
     let read;
     try {
+      // Live first, then history: a publication is either read or held, never neither.
+      if (!already) await this.pubsub.whenSubscribed(topic);
       read = await history.read(topic, since?.offset);
     } catch {
       if (!already) this.pubsub.leave(topic, connection);
@@ -94,7 +96,7 @@ export class ChannelsService {
     }
     const { epoch, offset } = read.position;
     this.pubsub.seed(topic, epoch, offset);
-    const start = already ? noop : () => this.pubsub.release(topic, connection, offset);
+    const start = already ? noop : () => this.pubsub.release(topic, connection, epoch, offset);
     if (since === undefined) return { position: { epoch, offset }, start };
     const sameEpoch = since.epoch === undefined || since.epoch === epoch;
     // Another epoch: the client's offsets mean nothing here; it gets everything retained.
