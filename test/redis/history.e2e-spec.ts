@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
-import { startApp } from '../support/app';
-import type { RunningApp } from '../support/app';
+import type { Environment } from '../../src/config/load-config';
+import { startApp, type RunningApp } from '../support/app';
 import { HistoryClient } from '../support/history-client';
 import { describeWithRedis, inspector, uniquePrefix, type RedisServer } from '../support/redis';
 import { TestClients } from '../support/ws-client';
@@ -17,33 +17,44 @@ import {
 const range = (from: number, to: number) =>
   Array.from({ length: Math.max(to - from, 0) }, (_, i) => from + 1 + i);
 
-describeWithRedis('channel history on Redis, two instances', (redis) => {
-  const HISTORY_SIZE = 20;
-  let a: RunningApp;
-  let b: RunningApp;
-  const onA = new TestClients(() => a.wsUrl);
-  const onB = new TestClients(() => b.wsUrl);
-  const open = async (clients: TestClients) => new HistoryClient(await clients.open('/ws/json'));
-
+/** Two ready instances for the enclosing describe, with their /ws/json clients. */
+function useTwoInstances(env: () => Environment) {
+  let a: RunningApp | undefined;
+  let b: RunningApp | undefined;
+  const started = (app: RunningApp | undefined) => {
+    if (!app) throw new Error('The instances are not started yet');
+    return app;
+  };
+  const onA = new TestClients(() => started(a).wsUrl);
+  const onB = new TestClients(() => started(b).wsUrl);
   beforeAll(async () => {
-    const env = {
-      ...redisEnv(redis().url, uniquePrefix()),
-      HISTORY_SIZE: String(HISTORY_SIZE),
-      BUS_SECRET: 'x'.repeat(32),
-    };
-    [a, b] = await startInstances(2, env);
+    [a, b] = await startInstances(2, env());
     expectDistinctInstances(a, b);
     await waitForReadiness(a, 200, 5000);
     await waitForReadiness(b, 200, 5000);
   });
-
   afterEach(async () => {
     await Promise.all([onA.closeAll(), onB.closeAll()]);
   });
-
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
   });
+  return {
+    a: () => started(a),
+    b: () => started(b),
+    onA,
+    onB,
+    open: async (clients: TestClients) => new HistoryClient(await clients.open('/ws/json')),
+  };
+}
+
+describeWithRedis('channel history on Redis, two instances', (redis) => {
+  const HISTORY_SIZE = 20;
+  const { onA, onB, open } = useTwoInstances(() => ({
+    ...redisEnv(redis().url, uniquePrefix()),
+    HISTORY_SIZE: String(HISTORY_SIZE),
+    BUS_SECRET: 'x'.repeat(32),
+  }));
 
   it('numbers publications from both instances 1, 2, 3… and delivers them everywhere in order, signed', async () => {
     const channel = 'both';
@@ -158,30 +169,13 @@ describeWithRedis('channel history on Redis, two instances', (redis) => {
 describeWithRedis(
   'channel history when Redis stalls or loses its data',
   (redis) => {
-    let a: RunningApp;
-    let b: RunningApp;
-    const onA = new TestClients(() => a.wsUrl);
-    const onB = new TestClients(() => b.wsUrl);
-    const open = async (clients: TestClients) => new HistoryClient(await clients.open('/ws/json'));
+    const instances = useTwoInstances(() => redisEnv(redis().url, uniquePrefix()));
+    const { onA, onB, open } = instances;
     const server = (): RedisServer => {
       const own = redis().server;
       if (!own) throw new Error('This suite runs on a redis-server of its own');
       return own;
     };
-
-    beforeAll(async () => {
-      [a, b] = await startInstances(2, redisEnv(redis().url, uniquePrefix()));
-      await waitForReadiness(a, 200, 5000);
-      await waitForReadiness(b, 200, 5000);
-    });
-
-    afterEach(async () => {
-      await Promise.all([onA.closeAll(), onB.closeAll()]);
-    });
-
-    afterAll(async () => {
-      await Promise.all([a?.close(), b?.close()]);
-    });
 
     it('loses no acknowledged publication when Redis is frozen for 3 s mid-traffic, and refuses the others', async () => {
       const channel = 'frozen';
@@ -206,8 +200,8 @@ describeWithRedis(
       } finally {
         server().resume();
       }
-      await waitForReadiness(a, 200, 5000);
-      await waitForReadiness(b, 200, 5000);
+      await waitForReadiness(instances.a(), 200, 5000);
+      await waitForReadiness(instances.b(), 200, 5000);
       const afterResume = acknowledged.length;
       await subB.readUntil(() => acknowledged.length >= afterResume + 10, 10_000);
       stop = true;
@@ -240,7 +234,7 @@ describeWithRedis(
         if ('offset' in ack) acknowledged.push(ack.offset);
       }
       // Redis cuts B's subscriber (as for its output buffer limit); A publishes on meanwhile.
-      const name = `switchboard-${instanceIdOf(b)}-sub`;
+      const name = `switchboard-${instanceIdOf(instances.b())}-sub`;
       const list = (await observer.call('CLIENT', 'LIST')) as string;
       const id = /id=(\d+) .*name=(\S*)/.exec(
         list.split('\n').find((line) => line.includes(`name=${name}`)) ?? '',
@@ -265,7 +259,7 @@ describeWithRedis(
       const text = await onA.open(`/ws/subscribe/${channel}`);
       await server().kill();
       try {
-        await waitForReadiness(a, 503, 3000);
+        await waitForReadiness(instances.a(), 503, 3000);
         const startedAt = Date.now();
         expect(await publisher.publish(channel, 'lost')).toEqual({ error: 'Bus unavailable' });
         expect(Date.now() - startedAt).toBeLessThan(500);
@@ -281,8 +275,8 @@ describeWithRedis(
       } finally {
         await server().restart();
       }
-      await waitForReadiness(a, 200, 5000);
-      await waitForReadiness(b, 200, 5000);
+      await waitForReadiness(instances.a(), 200, 5000);
+      await waitForReadiness(instances.b(), 200, 5000);
     }, 20_000);
 
     it('warns at boot when Redis may evict history keys', async () => {
@@ -321,8 +315,8 @@ describeWithRedis(
 
       await server().kill();
       await server().restart();
-      await waitForReadiness(a, 200, 5000);
-      await waitForReadiness(b, 200, 5000);
+      await waitForReadiness(instances.a(), 200, 5000);
+      await waitForReadiness(instances.b(), 200, 5000);
       await subscriber.readUntil(() => subscriber.ended.length === 1, 5000);
       expect(subscriber.ended).toEqual([{ channel, reason: 'Insufficient state' }]);
 
