@@ -4,6 +4,7 @@ import type { JsonValue } from '../../bus/bus';
 import {
   ChannelHistory,
   isComplete,
+  type HistoryRead,
   type Publication,
   type StreamPosition,
 } from '../../history/channel-history';
@@ -85,11 +86,13 @@ export class ChannelsService {
       this.checkLimit(connection);
       this.pubsub.joinHeld(topic, connection);
     }
-    let read;
+    let read: HistoryRead;
     try {
       // Live first, then history: a publication is either read or held, never neither.
       if (!already) await this.pubsub.whenSubscribed(topic);
-      read = await history.read(topic, since?.offset);
+      // With an epoch, all that is retained: another epoch gets it all, the same one is filtered.
+      const from = since === undefined ? undefined : since.epoch === undefined ? since.offset : 0;
+      read = await history.read(topic, from);
     } catch {
       if (!already) this.pubsub.leave(topic, connection);
       throw new WsException(ErrorMessages.busUnavailable);
@@ -99,11 +102,9 @@ export class ChannelsService {
     const start = already ? noop : () => this.pubsub.release(topic, connection, epoch, offset);
     if (since === undefined) return { position: { epoch, offset }, start };
     const sameEpoch = since.epoch === undefined || since.epoch === epoch;
-    // Another epoch: the client's offsets mean nothing here; it gets everything retained.
-    const retained = sameEpoch
-      ? read.publications
-      : (await history.read(topic, 0)).publications.filter((p) => p.offset <= offset);
-    const recovered = sameEpoch && isComplete(since.offset, read);
+    const after = sameEpoch ? since.offset : 0;
+    const retained = read.publications.filter((publication) => publication.offset > after);
+    const recovered = sameEpoch && isComplete(since.offset, { ...read, publications: retained });
     const publications = retained.map(asRecovered);
     return { position: { epoch, offset, recovered, publications }, start };
   }
