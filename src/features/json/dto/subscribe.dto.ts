@@ -27,8 +27,7 @@ function IsResumePoint(options?: ValidationOptions): PropertyDecorator {
       options,
       validator: {
         validate: isResumePoint,
-        defaultMessage: () =>
-          'since must be {"offset": integer ≥ 0} or {"offset": integer ≥ 0, "epoch": non-empty string}',
+        defaultMessage: () => 'since must be {"offset": integer ≥ 0, "epoch"?: non-empty string}',
       },
     });
 }
