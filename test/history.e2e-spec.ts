@@ -192,10 +192,12 @@ describe('channels with HISTORY_SIZE=0', () => {
   const fixture = useApp({ HISTORY_SIZE: '0' });
   const { clients } = fixture;
 
-  it('keeps today’s shapes and ignores `since`', async () => {
+  it('keeps today’s shapes and ignores `since`, even one that history would refuse', async () => {
     const client = await clients.open('/ws/json');
     sendRequest(client, 'subscribe', { channel: 'plain', since: { offset: 3 } }, 1);
     expect(await nextJson(client)).toEqual(reply('subscribed', { channel: 'plain' }, 1));
+    sendRequest(client, 'subscribe', { channel: 'other', since: 'anything' }, 0);
+    expect(await nextJson(client)).toEqual(reply('subscribed', { channel: 'other' }, 0));
     sendRequest(client, 'publish', { channel: 'plain', message: 'x' }, 2);
     expect(await nextJsons(client, 2)).toEqual([
       reply('message', { channel: 'plain', message: 'x' }),

@@ -12,11 +12,11 @@ import type { Connection } from '../../transport/connection';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 import { sendReply } from '../../transport/replies';
 import { WsValidationPipe } from '../../transport/ws-validation.pipe';
-import { ChannelsService, type ResumePoint } from '../channels/channels.service';
+import { ChannelsService } from '../channels/channels.service';
 import { ChannelDto } from './dto/channel.dto';
 import { PublishDto } from './dto/publish.dto';
 import { RefreshDto } from './dto/refresh.dto';
-import { SubscribeDto } from './dto/subscribe.dto';
+import { resumePointOf } from './dto/resume-point';
 
 /**
  * `/ws/json`: the JSON envelope protocol. The transport parses and routes `{type, payload?, id?}`
@@ -41,18 +41,16 @@ export class JsonGateway {
   /**
    * With history on, the reply carries the position (and with `since` the recovered
    * publications) and is sent here, before the publications held meanwhile: nothing may come
-   * between them. Without, `since` is ignored and the reply is today's `{channel}`.
+   * between them. Without, `since` is not read and the reply is today's `{channel}`.
    */
   @SubscribeMessage(T.subscribe)
   subscribe(
     @ConnectedSocket() client: Connection,
-    @MessageBody('payload', WsValidationPipe) { channel, since }: SubscribeDto,
+    @MessageBody('payload', WsValidationPipe) { channel }: ChannelDto,
     @MessageBody() envelope: unknown,
   ): JsonReply | Promise<void> {
     const id = normaliseId(channel);
-    if (this.channels.hasHistory) {
-      return this.subscribeWithHistory(client, id, since, envelope);
-    }
+    if (this.channels.hasHistory) return this.subscribeWithHistory(client, id, envelope);
     this.channels.subscribe(client, id);
     return jsonReply(T.subscribed, { channel: id });
   }
@@ -60,9 +58,9 @@ export class JsonGateway {
   private async subscribeWithHistory(
     client: Connection,
     channel: string,
-    since: ResumePoint | undefined,
     envelope: unknown,
   ): Promise<void> {
+    const since = resumePointOf(envelope);
     const { position, start } = await this.channels.subscribeWithHistory(client, channel, since);
     const data = { channel, ...position } as unknown as JsonReply['data'];
     sendReply(client, jsonReply(T.subscribed, data), requestIdOf(envelope));
