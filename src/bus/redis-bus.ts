@@ -70,6 +70,10 @@ const MALFORMED: ReadonlySet<FrameRejection> = new Set<EnvelopeError>([
  *   whose subscription changed meanwhile are settled on reconnection.
  * - Per-publisher order holds across instances: one publisher connection writes in call order,
  *   Redis relays a channel in order, the subscriber dispatches in arrival order.
+ * - Channel history (src/history) publishes through a Lua script on the publisher connection;
+ *   its frames come back as `#<epoch>:<offset>:<frame>` and are delivered on every instance,
+ *   this one included, with their position. `onResume` tells the history's sequencer when the
+ *   subscriber came back after a loss, and `whenSubscribed` when a new topic's SUBSCRIBE holds.
  */
 export class RedisBus extends Bus implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisBus.name);
