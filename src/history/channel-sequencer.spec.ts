@@ -1,6 +1,6 @@
 import type { BusMessage } from '../bus/bus';
 import type { HistoryRead } from './channel-history';
-import { ChannelSequencer } from './channel-sequencer';
+import { ChannelSequencer, type SequencerOptions } from './channel-sequencer';
 
 const TOPIC = 'channel:a';
 const pub = (offset: number, epoch = 'e'): BusMessage => ({
@@ -11,22 +11,27 @@ const pub = (offset: number, epoch = 'e'): BusMessage => ({
 });
 
 /** A sequencer whose history reads are answered by the test, one at a time. */
-function setup() {
+function setup(options: Partial<SequencerOptions> = {}) {
   const delivered: number[] = [];
   const lost: string[] = [];
   const reads: { since: number; answer: (read: HistoryRead) => void; fail: () => void }[] = [];
-  const sequencer = new ChannelSequencer({
-    deliver: (message) => delivered.push(message.offset!),
-    lost: (topic) => lost.push(topic),
-    read: (_topic, since) =>
-      new Promise<HistoryRead>((resolve, reject) => {
-        reads.push({ since, answer: resolve, fail: () => reject(new Error('down')) });
-      }),
-  });
+  const sequencer = new ChannelSequencer(
+    {
+      deliver: (message) => delivered.push(message.offset!),
+      lost: (topic) => lost.push(topic),
+      read: (_topic, since) =>
+        new Promise<HistoryRead>((resolve, reject) => {
+          reads.push({ since, answer: resolve, fail: () => reject(new Error('down')) });
+        }),
+    },
+    { readAttempts: 1, retryDelayMs: 0, maxHeld: 100, ...options },
+  );
   return { sequencer, delivered, lost, reads };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
+/** Past a retry timer of 0 ms. */
+const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
 const retained = (epoch: string, offset: number, from: number): HistoryRead => ({
   position: { epoch, offset },
   publications: Array.from({ length: offset - from + 1 }, (_, i) => ({
@@ -94,6 +99,27 @@ describe('ChannelSequencer', () => {
     await settle();
     expect(lost).toEqual([TOPIC]);
     expect(delivered).toEqual([5]);
+  });
+
+  it('retries a failed read (the publisher connection may come back last) before giving up', async () => {
+    const { sequencer, delivered, reads, lost } = setup({ readAttempts: 2 });
+    sequencer.seed(TOPIC, { epoch: 'e', offset: 2 });
+    sequencer.resume();
+    reads[0].fail();
+    await pause();
+    expect(reads).toHaveLength(2);
+    reads[1].answer(retained('e', 3, 3));
+    await settle();
+    expect(delivered).toEqual([3]);
+    expect(lost).toEqual([]);
+  });
+
+  it('gives a gap up when too much is held while it is repaired', () => {
+    const { sequencer, delivered, lost } = setup({ maxHeld: 2 });
+    sequencer.seed(TOPIC, { epoch: 'e', offset: 1 });
+    for (const offset of [3, 4, 5]) sequencer.accept(pub(offset));
+    expect(lost).toEqual([TOPIC]);
+    expect(delivered).toEqual([3, 4, 5]);
   });
 
   it('forgets a topic whose last member left, even mid-repair', async () => {

@@ -12,6 +12,21 @@ export interface SequencerHooks {
   lost(topic: string): void;
 }
 
+export interface SequencerOptions {
+  /** Reads of history tried for one gap before its subscribers are told it is lost. */
+  readonly readAttempts: number;
+  /** Pause between two of them: the Redis connections come back one at a time. */
+  readonly retryDelayMs: number;
+  /** Live publications held during a repair beyond which the gap is given up as lost. */
+  readonly maxHeld: number;
+}
+
+export const DEFAULT_SEQUENCER_OPTIONS: SequencerOptions = {
+  readAttempts: 10,
+  retryDelayMs: 500,
+  maxHeld: 10_000,
+};
+
 interface TopicState {
   epoch?: string;
   /** Offset of the last publication delivered on this instance. */
@@ -33,7 +48,10 @@ export class ChannelSequencer {
   private readonly logger = new Logger(ChannelSequencer.name);
   private readonly topics = new Map<string, TopicState>();
 
-  constructor(private readonly hooks: SequencerHooks) {}
+  constructor(
+    private readonly hooks: SequencerHooks,
+    private readonly options: SequencerOptions = DEFAULT_SEQUENCER_OPTIONS,
+  ) {}
 
   /** Sets where the topic stands when nothing is known yet (the first subscriber's read). */
   seed(topic: string, position: StreamPosition): void {
@@ -52,6 +70,7 @@ export class ChannelSequencer {
     const state = this.stateOf(message.topic);
     if (state.repairing) {
       state.held.push(message);
+      if (state.held.length > this.options.maxHeld) this.giveUp(message.topic, state);
       return;
     }
     const offset = message.offset ?? 0;
@@ -80,21 +99,37 @@ export class ChannelSequencer {
     }
   }
 
-  private repair(topic: string, state: TopicState): void {
+  private repair(topic: string, state: TopicState, attempt = 1): void {
     state.repairing = true;
     const since = state.offset;
     this.hooks.read(topic, since).then(
       (read) => this.repaired(topic, state, since, read),
       (error: unknown) => {
+        if (this.topics.get(topic) !== state || !state.repairing) return;
+        if (attempt < this.options.readAttempts) {
+          const retry = setTimeout(() => {
+            if (this.topics.get(topic) === state && state.repairing) {
+              this.repair(topic, state, attempt + 1);
+            }
+          }, this.options.retryDelayMs);
+          retry.unref();
+          return;
+        }
         this.logger.warn(`Cannot read the history of "${topic}": ${String(error)}`);
-        this.hooks.lost(topic);
-        this.release(topic, state, null);
+        this.giveUp(topic, state);
       },
     );
   }
 
+  /** The gap cannot be filled: its subscribers are told, delivery goes on from the next one. */
+  private giveUp(topic: string, state: TopicState): void {
+    this.hooks.lost(topic);
+    this.release(topic, state, null);
+  }
+
   private repaired(topic: string, state: TopicState, since: number, read: HistoryRead): void {
-    if (this.topics.get(topic) !== state) return; // forgotten meanwhile
+    // Forgotten meanwhile, or given up (too much held) while the read was on its way.
+    if (this.topics.get(topic) !== state || !state.repairing) return;
     if (read.position.epoch === state.epoch && isComplete(since, read)) {
       for (const publication of read.publications) {
         if (publication.offset <= state.offset) continue;
