@@ -28,6 +28,8 @@ export interface RoomJob {
   readonly receivers: number;
   readonly inFlightPerSender: number;
   readonly size: number;
+  /** A channel (/ws/subscribe/{channel}) rather than a room: senders receive their own messages. */
+  readonly echoesToSender?: boolean;
 }
 
 /** Opens `connections` sockets, at most `concurrency` handshakes at a time, and holds them. */

@@ -300,7 +300,7 @@ class RoomLoad extends Load {
 
   constructor(private readonly job: RoomJob) {
     super();
-    this.fanOut = job.senders - 1 + job.receivers;
+    this.fanOut = job.senders - (job.echoesToSender ? 0 : 1) + job.receivers;
     for (let s = 0; s < job.senders; s++) {
       this.outstanding.push(new Map());
       this.sentBy.push(0);
@@ -347,7 +347,7 @@ class RoomLoad extends Load {
     let short = 0;
     for (let member = 0; member < this.members.length; member++) {
       for (let s = 0; s < senders; s++) {
-        if (s === member) continue;
+        if (s === member && !this.job.echoesToSender) continue;
         const got = this.nextSeq[member * senders + s];
         if (got !== this.sentBy[s]) short++;
       }
@@ -409,7 +409,7 @@ class RoomLoad extends Load {
       !Number.isInteger(sender) ||
       sender < 0 ||
       sender >= senders ||
-      sender === member
+      (sender === member && !this.job.echoesToSender)
     ) {
       problem(`${who}: unexpected frame ${preview(text)}`);
       return;

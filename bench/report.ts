@@ -45,6 +45,13 @@ export interface BenchResults {
   readonly room: ShownRound;
   readonly idle: Pair<IdleFigures>;
   readonly crossInstance: ThroughputFigures | { readonly skipped: string };
+  /**
+   * Channel publications across two instances on Redis: `baseline` with HISTORY_SIZE=0,
+   * `switchboard` with history on (HISTORY_SIZE=100), same run.
+   */
+  readonly channelHistory:
+    | { readonly shown: ShownRound; readonly rounds: Pair<ThroughputFigures[]> }
+    | { readonly skipped: string };
   readonly overLimit: BurstFigures & {
     readonly expectedRateLimited: number;
     readonly passed: boolean;
@@ -79,6 +86,7 @@ export function evaluateTargets(
   idleConnections: number,
 ): TargetResult[] {
   const { echo, json, room, idle, overLimit, validationAttack: attack, rounds } = results;
+  const history = results.channelHistory;
   const verdict = (met: boolean) => (met ? 'met' : 'missed');
   const atMost = (name: string, value: number, maximum: number, range = ''): TargetResult => ({
     name,
@@ -111,6 +119,7 @@ export function evaluateTargets(
       measured: `${held.opened} open, ${held.answered} answered, ${held.errors.length} errors`,
       verdict: verdict(heldOk),
     },
+    ...historyTargets(history),
     {
       name: 'over-limit burst (default limit 10/1000 ms)',
       required: `exactly ${overLimit.expectedRateLimited} rate-limit errors`,
@@ -153,6 +162,37 @@ function throughputTarget(
 }
 
 /** Switchboard ÷ baseline of `metric` in each round (the two were measured back to back). */
+/** Channel history against HISTORY_SIZE=0 (issue #12): CPU per delivery ≤ 1.3×, p99 ≤ 1.5×. */
+function historyTargets(history: BenchResults['channelHistory']): TargetResult[] {
+  const names = ['channel history: server CPU per delivery', 'channel history: delivery p99'];
+  if ('skipped' in history) {
+    return names.map((name) => ({
+      name,
+      required: 'a Redis',
+      measured: history.skipped,
+      verdict: 'missed',
+    }));
+  }
+  const { shown, rounds } = history;
+  const target = (
+    name: string,
+    metric: (figures: ThroughputFigures) => number,
+    maximum: number,
+  ): TargetResult => {
+    const value = ratio(metric(shown.switchboard), metric(shown.baseline));
+    return {
+      name,
+      required: `≤ ${maximum.toFixed(2)}× HISTORY_SIZE=0`,
+      measured: `${value.toFixed(2)}× (rounds ${ratioRange(rounds, metric)})`,
+      verdict: value <= maximum ? 'met' : 'missed',
+    };
+  };
+  return [
+    target(names[0], (figures) => figures.serverCpuUs, 1.3),
+    target(names[1], (figures) => figures.p99Ms, 1.5),
+  ];
+}
+
 function ratioRange(
   rounds: Pair<ThroughputFigures[]>,
   metric: (figures: ThroughputFigures) => number,
@@ -340,6 +380,25 @@ export function markdown(results: BenchResults): string {
         noBaseline,
         micros(crossInstance.serverCpuUs),
         vs(ratio(crossInstance.serverCpuUs, single.serverCpuUs)),
+      ],
+    );
+  }
+  const history = results.channelHistory;
+  if ('skipped' in history) {
+    rows.push(['channel history (Redis)', 'skipped', history.skipped, '', '']);
+  } else {
+    const { baseline: off, switchboard: on, round, of } = history.shown;
+    const label = `channel A → B on Redis, history vs HISTORY_SIZE=0 (round ${round}/${of})`;
+    const vs = (value: number) => `${times(value)} HISTORY_SIZE=0`;
+    rows.push(
+      [label, 'deliveries/s', integer(off.rate), integer(on.rate), vs(ratio(on.rate, off.rate))],
+      [label, 'p99 latency', ms(off.p99Ms), ms(on.p99Ms), vs(ratio(on.p99Ms, off.p99Ms))],
+      [
+        label,
+        'server CPU per delivery (A + B)',
+        micros(off.serverCpuUs),
+        micros(on.serverCpuUs),
+        vs(ratio(on.serverCpuUs, off.serverCpuUs)),
       ],
     );
   }

@@ -34,6 +34,7 @@ import {
   type BenchResults,
   type Pair,
   type ProfileSummary,
+  type ShownRound,
 } from './report';
 import {
   measureBurst,
@@ -85,6 +86,7 @@ const DEFAULT_MAX_MESSAGE_BYTES = 65_536;
 const ATTACK_P99_RATIO = 3;
 const ATTACK_TIMING: Timing = { warmupMs: 1000, measureMs: 5000 };
 const ROOM_ID = 'bench-room';
+const CHANNEL_ID = 'bench-channel';
 
 const DEFAULT_TIMING: Timing = { warmupMs: 1000, measureMs: 2500 };
 const DEFAULT_ROUNDS = 4;
@@ -287,6 +289,19 @@ function roomJob(senders: Server, receivers: Server): RoomJob {
   };
 }
 
+/**
+ * The room's load on a channel (/ws/subscribe/{channel}): the same senders and receivers, and
+ * every sender receives its own messages too.
+ */
+function channelJob(senders: Server, receivers: Server): RoomJob {
+  return {
+    ...roomJob(senders, receivers),
+    senderUrl: `${urlOf(senders)}/ws/subscribe/${CHANNEL_ID}`,
+    receiverUrl: `${urlOf(receivers)}/ws/subscribe/${CHANNEL_ID}`,
+    echoesToSender: true,
+  };
+}
+
 function describeThroughput(name: string, figures: ThroughputFigures): void {
   progress(
     `${name}: ${Math.round(figures.rate).toLocaleString('en-US')}/s, p50 ${figures.p50Ms.toFixed(2)} ms, ` +
@@ -303,26 +318,39 @@ const emptyPair = (): Pair<ThroughputFigures[]> => ({ baseline: [], switchboard:
 
 type CrossResult = ThroughputFigures | { readonly skipped: string };
 
+interface BenchRedis {
+  readonly env: { readonly REDIS_URL: string; readonly REDIS_PREFIX: string };
+  /** The redis-server the bench started, when REDIS_URL is not set. */
+  readonly server?: Server;
+  readonly description: string;
+}
+
+/** REDIS_URL with a prefix of its own, or a private redis-server; a reason when neither exists. */
+async function benchRedis(bench: Bench): Promise<BenchRedis | { readonly skipped: string }> {
+  const prefix = `switchboard-bench-${process.pid}-${randomBytes(4).toString('hex')}:`;
+  const url = process.env.REDIS_URL;
+  if (url) {
+    const description = `REDIS_URL from the environment, REDIS_PREFIX=${prefix}`;
+    return { env: { REDIS_URL: url, REDIS_PREFIX: prefix }, description };
+  }
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    return { skipped: 'no REDIS_URL and no redis-server on PATH' };
+  }
+  const cpu = bench.placement.taskset ? bench.placement.clientCpu : undefined;
+  const server = await startRedis(cpu, ROOT);
+  started.add(server);
+  return {
+    env: { REDIS_URL: `redis://127.0.0.1:${server.port}`, REDIS_PREFIX: prefix },
+    server,
+    description: `private redis-server on port ${server.port} (--save "" --appendonly no, on the client CPU), REDIS_PREFIX=${prefix}`,
+  };
+}
+
 /** Two Switchboard instances on one Redis: senders on A, receivers on B. */
 async function crossInstance(bench: Bench): Promise<{ figures: CrossResult; redis: string }> {
-  const prefix = `switchboard-bench-${process.pid}-${randomBytes(4).toString('hex')}:`;
-  let redisUrl = process.env.REDIS_URL;
-  let redis: Server | undefined;
-  let redisDescription: string;
-  if (redisUrl) {
-    redisDescription = `REDIS_URL from the environment, REDIS_PREFIX=${prefix}`;
-  } else {
-    if (spawnSync('redis-server', ['--version']).status !== 0) {
-      const skipped = 'no REDIS_URL and no redis-server on PATH';
-      return { figures: { skipped }, redis: skipped };
-    }
-    const cpu = bench.placement.taskset ? bench.placement.clientCpu : undefined;
-    redis = await startRedis(cpu, ROOT);
-    started.add(redis);
-    redisUrl = `redis://127.0.0.1:${redis.port}`;
-    redisDescription = `private redis-server on port ${redis.port} (--save "" --appendonly no, on the client CPU), REDIS_PREFIX=${prefix}`;
-  }
-  const env = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix };
+  const setup = await benchRedis(bench);
+  if ('skipped' in setup) return { figures: setup, redis: setup.skipped };
+  const { env, server: redis, description: redisDescription } = setup;
   const a = await bench.switchboard('switchboard A', { redis: env });
   const b = await bench.switchboard('switchboard B', { redis: env });
   try {
@@ -338,6 +366,53 @@ async function crossInstance(bench: Bench): Promise<{ figures: CrossResult; redi
     return { figures, redis: redisDescription };
   } finally {
     await stop(a, b, ...(redis ? [redis] : []));
+  }
+}
+
+type ChannelHistoryResult =
+  | { readonly shown: ShownRound; readonly rounds: Pair<ThroughputFigures[]> }
+  | { readonly skipped: string };
+
+/**
+ * Channel publications, senders on A and receivers on B, with history (HISTORY_SIZE=100: one Lua
+ * script per publication, delivery when it comes back) against HISTORY_SIZE=0 (plain PUBLISH),
+ * in the same run: `baseline` is HISTORY_SIZE=0, `switchboard` history on. Rounds alternate.
+ */
+async function channelHistory(bench: Bench, rounds: number): Promise<ChannelHistoryResult> {
+  const setup = await benchRedis(bench);
+  if ('skipped' in setup) return setup;
+  const servers: Server[] = [];
+  const pairOf = async (name: string, historySize: string) => {
+    const env = { ...setup.env, HISTORY_SIZE: historySize };
+    const a = await bench.switchboard(`switchboard A (${name})`, { redis: env });
+    servers.push(a);
+    const b = await bench.switchboard(`switchboard B (${name})`, { redis: env });
+    servers.push(b);
+    return [a, b] as const;
+  };
+  try {
+    const off = await pairOf('HISTORY_SIZE=0', '0');
+    const on = await pairOf('HISTORY_SIZE=100', '100');
+    const figures: Pair<ThroughputFigures[]> = emptyPair();
+    for (let round = 1; round <= rounds; round++) {
+      const order = [['baseline', off] as const, ['switchboard', on] as const];
+      if (round % 2 === 0) order.reverse();
+      for (const [name, [a, b]] of order) {
+        const label = name === 'baseline' ? 'HISTORY_SIZE=0' : 'with history';
+        const result = await measureThroughput(
+          `channel ${label}`,
+          channelJob(a, b),
+          [a, b],
+          bench.context,
+          setup.server ? [setup.server] : [],
+        );
+        describeThroughput(`round ${round}/${rounds}: channel A → B, ${label}`, result);
+        figures[name].push(result);
+      }
+    }
+    return { shown: leastDisturbedRound(figures), rounds: figures };
+  } finally {
+    await stop(...servers, ...(setup.server ? [setup.server] : []));
   }
 }
 
@@ -505,6 +580,7 @@ async function runAll(options: Options): Promise<BenchResults> {
   await stop(baseline, switchboard);
 
   const cross = await crossInstance(bench);
+  const history = await channelHistory(bench, options.rounds);
 
   progress(`over-limit: burst of ${BURST} with the default rate limit`);
   const limited = await bench.switchboard('switchboard (default rate limit)', {
@@ -555,6 +631,7 @@ async function runAll(options: Options): Promise<BenchResults> {
     room: leastDisturbedRound(rounds.room),
     idle: { baseline: idleBaseline, switchboard: idleSwitchboard },
     crossInstance: cross.figures,
+    channelHistory: history,
     overLimit,
     validationAttack,
   };

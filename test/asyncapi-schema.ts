@@ -49,6 +49,14 @@ const KEYWORDS: Readonly<Record<string, Check>> = {
     typeof value !== 'string' || [...value].length >= (rule as number)
       ? []
       : [`${path}: ${show(value)} is shorter than ${String(rule)}`],
+  maxLength: (rule, value, path) =>
+    typeof value !== 'string' || [...value].length <= (rule as number)
+      ? []
+      : [`${path}: ${show(value)} is longer than ${String(rule)}`],
+  minimum: (rule, value, path) =>
+    typeof value !== 'number' || value >= (rule as number)
+      ? []
+      : [`${path}: ${show(value)} is below ${String(rule)}`],
   required: (rule, value, path) =>
     isObject(value)
       ? (rule as string[])

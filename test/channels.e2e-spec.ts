@@ -12,7 +12,8 @@ import type { TestClient } from './support/ws-client';
 const CHANNEL_64 = 'A'.repeat(30) + 'z'.repeat(30) + '09_.';
 
 describe('channels: /ws/subscribe/{channel} and /ws/json share one namespace', () => {
-  const fixture = useApp({ RATE_LIMIT_MAX: '100000' });
+  // Channels without history: today's shapes. test/history.e2e-spec.ts covers the additive ones.
+  const fixture = useApp({ RATE_LIMIT_MAX: '100000', HISTORY_SIZE: '0' });
   const { clients } = fixture;
 
   async function openJsonSubscriber(channel: string): Promise<TestClient> {

@@ -96,6 +96,8 @@ const BASE_ENV = {
   JWT_SECRET: SECRET,
   // No heartbeat during the test: its JSON pings would be frames the model does not expect.
   HEARTBEAT_INTERVAL_MS: '3600000',
+  // The model predicts the replies without positions; test/history.e2e-spec.ts covers those.
+  HISTORY_SIZE: '0',
 };
 
 /** Uncaught exceptions, unhandled rejections and error logs, watched for the whole file. */

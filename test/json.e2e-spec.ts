@@ -34,7 +34,8 @@ const BAD_CHANNELS: [string, unknown][] = [
 
 describe('/ws/json', () => {
   // The bursts below are about ordering and subscription limits, not the rate limit.
-  const fixture = useApp({ RATE_LIMIT_MAX: '100000' });
+  // Channels without history: today's shapes. test/history.e2e-spec.ts covers the additive ones.
+  const fixture = useApp({ RATE_LIMIT_MAX: '100000', HISTORY_SIZE: '0' });
   const { clients } = fixture;
 
   const openJson = () => clients.open('/ws/json');

@@ -30,9 +30,13 @@ describe("a seed client (docs/protocol.md, migrating from the seed's FastAPI ser
         .ws('/ws/json')
         .sendText('{"type":"ping","payload":{}}')
         .expectJson(isJson(reply('pong', {})))
-        // The seed echoed the whole payload as `data`; here it is the channel only.
-        .sendText('{"type":"subscribe","payload":{"channel":"news","since":0},"id":1}')
-        .expectJson(isJson(reply('subscribed', { channel: 'news' }, 1)))
+        // The seed echoed the whole payload as `data`; here it is the channel only. An undeclared
+        // field is ignored (`since` is no longer one: it resumes a channel).
+        .sendText('{"type":"subscribe","payload":{"channel":"news","seen":0},"id":1}')
+        // With history on (the default) the reply also carries the channel's position.
+        .expectJson((frame) =>
+          expect(frame).toMatchObject(reply('subscribed', { channel: 'news' }, 1)),
+        )
         .sendText('not json')
         .expectJson(isJson(errorFrame('Invalid JSON')))
         .sendText('{"type":"ping","payload":{},"id":2}')

@@ -75,12 +75,16 @@ export class BusFrameCodec {
     return secret === undefined ? envelope : `${sign(secret, channel, envelope)}.${envelope}`;
   }
 
-  /** Never throws: anything unusable comes back as a rejection with its reason. */
-  decode(channel: string, frame: Buffer): FrameDecodeResult {
+  /**
+   * Never throws: anything unusable comes back as a rejection with its reason. With `acceptOwn`
+   * this instance's own frames are decoded too (history frames: every instance, the publishing
+   * one included, delivers them when they come back with their offset).
+   */
+  decode(channel: string, frame: Buffer, acceptOwn = false): FrameDecodeResult {
     // An envelope is a JSON object: a frame that does not start with `{` may be signed.
     const signed = frame[0] !== OPEN_BRACE && frame[SIGNATURE_HEX_LENGTH] === DOT;
     const start = signed ? SIGNATURE_HEX_LENGTH + 1 : 0;
-    if (startsWithAt(frame, this.ownPrefix, start)) return OWN;
+    if (!acceptOwn && startsWithAt(frame, this.ownPrefix, start)) return OWN;
     if (frame.length > this.options.maxBytes) return rejected('too-large');
     const { secret } = this.options;
     if (secret !== undefined) {

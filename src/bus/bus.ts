@@ -13,6 +13,10 @@ export interface BusMessage {
   readonly sender?: string;
   /** When true, the sender's own connection does not receive the message (room semantics). */
   readonly skipSender?: boolean;
+  /** Set on a channel publication that went through history (src/history): its stream epoch. */
+  readonly epoch?: string;
+  /** With `epoch`: the publication's offset in the channel's stream. */
+  readonly offset?: number;
 }
 
 export type BusListener = (message: BusMessage) => void;
@@ -69,6 +73,23 @@ export abstract class Bus {
    * Why the bus, though connected, does not carry messages between instances (a server that
    * refuses its commands); undefined while it does. Readiness is down while this is set.
    */
+  /**
+   * Calls `listener` whenever this instance may have missed messages of other instances and is
+   * receiving again (the Redis subscriber connection came back), so that a caller with history
+   * can repair the gap. Never called by an in-process bus.
+   */
+  onResume(listener: () => void): void {
+    void listener;
+  }
+  /**
+   * Resolves once messages published on `topic` from now on reach this instance (its remote
+   * subscription is in effect); rejects when it is not (no listener, or the network is down).
+   * A reader of history waits for it first, so nothing falls between the read and live delivery.
+   */
+  whenSubscribed(topic: string): Promise<void> {
+    void topic;
+    return Promise.resolve();
+  }
   get problem(): string | undefined {
     return undefined;
   }

@@ -24,6 +24,9 @@ class FakeClock extends Clock {
 class FakeConnection extends EventEmitter implements RedisConnection {
   status = 'connecting';
   readonly commandQueue = { length: 0 };
+  evalsha = (): Promise<unknown> => Promise.reject(new Error('not in this fake'));
+  eval = (): Promise<unknown> => Promise.reject(new Error('not in this fake'));
+  config = (): Promise<unknown> => Promise.reject(new Error('not in this fake'));
   readonly published: [string, string][] = [];
   readonly commands: string[][] = [];
   pings = 0;
@@ -530,5 +533,67 @@ describe('RedisBus', () => {
     expect(log.mock.calls.map((call: unknown[]) => String(call[0]))).not.toContainEqual(
       expect.stringMatching(/publish\(es\) dropped/),
     );
+  });
+
+  describe('history frames (channel history)', () => {
+    it('delivers #<epoch>:<offset>:<frame> with its position, its own echo included', () => {
+      bothUp();
+      const received: BusMessage[] = [];
+      bus.subscribe('channel:c', (m) => received.push(m));
+      const { channel, frame } = bus.frameOf({ topic: 'channel:c', data: 'mine', sender: 'me.1' });
+      expect(channel).toBe('p:channel:c');
+      subscriber().receive(channel, `#E1:7:${frame}`);
+      expect(received).toEqual([
+        { topic: 'channel:c', data: 'mine', sender: 'me.1', epoch: 'E1', offset: 7 },
+      ]);
+    });
+
+    it.each(['#:7:', '#E1:0:', '#E1:x:', '#E1 7:', '#E1:7'])(
+      'refuses a history frame whose header is %j, counted as invalid-field',
+      (header) => {
+        bothUp();
+        const received = jest.fn();
+        bus.subscribe('channel:c', received);
+        const { channel, frame } = bus.frameOf({ topic: 'channel:c', data: 'x' });
+        subscriber().receive(channel, `${header}${frame}`);
+        expect(received).not.toHaveBeenCalled();
+        expect(bus.problemCounts.rejected.get('invalid-field')).toBe(1);
+      },
+    );
+
+    it('holds a history frame to BUS_SECRET: an unsigned one is refused', () => {
+      bus = build({ secret: 's'.repeat(32) });
+      bothUp();
+      const received = jest.fn();
+      bus.subscribe('channel:c', received);
+      subscriber().receive(
+        'p:channel:c',
+        `#E1:1:${encodeEnvelope('other', { topic: 'x', data: 1 })}`,
+      );
+      expect(received).not.toHaveBeenCalled();
+      expect(bus.problemCounts.rejected.get('unsigned')).toBe(1);
+    });
+
+    it('resolves whenSubscribed once Redis confirms the SUBSCRIBE, and refuses while down', async () => {
+      bothUp();
+      await expect(bus.whenSubscribed('channel:c')).rejects.toThrow('not subscribed');
+      bus.subscribe('channel:c', jest.fn());
+      await expect(bus.whenSubscribed('channel:c')).resolves.toBeUndefined();
+      subscriber().down();
+      bus.subscribe('channel:d', jest.fn());
+      await expect(bus.whenSubscribed('channel:d')).rejects.toThrow('not subscribed');
+    });
+
+    it('calls the resume listeners when the subscriber is back after a loss, not at first connect', async () => {
+      const resumed = jest.fn();
+      bus.onResume(resumed);
+      bothUp();
+      await settle();
+      expect(resumed).not.toHaveBeenCalled();
+      subscriber().down();
+      subscriber().up();
+      await settle();
+      expect(resumed).toHaveBeenCalledTimes(1);
+    });
   });
 });

@@ -70,6 +70,10 @@ const MALFORMED: ReadonlySet<FrameRejection> = new Set<EnvelopeError>([
  *   whose subscription changed meanwhile are settled on reconnection.
  * - Per-publisher order holds across instances: one publisher connection writes in call order,
  *   Redis relays a channel in order, the subscriber dispatches in arrival order.
+ * - Channel history (src/history) publishes through a Lua script on the publisher connection;
+ *   its frames come back as `#<epoch>:<offset>:<frame>` and are delivered on every instance,
+ *   this one included, with their position. `onResume` tells the history's sequencer when the
+ *   subscriber came back after a loss, and `whenSubscribed` when a new topic's SUBSCRIBE holds.
  */
 export class RedisBus extends Bus implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisBus.name);
@@ -105,6 +109,11 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   /** When Redis last refused a PUBLISH, while no PUBLISH succeeded since; else undefined. */
   private publishRefusedAt?: number;
   private closing = false;
+  private readonly resumeListeners: (() => void)[] = [];
+  /** SUBSCRIBEs sent and not yet confirmed, by topic (see whenSubscribed). */
+  private readonly pendingSubscriptions = new Map<string, Promise<unknown>>();
+  /** The subscriber was lost after being ready: its next 'ready' may follow missed messages. */
+  private subscriberMissed = false;
 
   constructor(private readonly options: RedisBusOptions) {
     super();
@@ -137,6 +146,44 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     // Redis first: a listener that publishes in turn then cannot overtake this message remotely.
     this.forward(message);
     this.listeners.dispatch(message);
+  }
+
+  /** Calls `listener` once, when the publisher connection is first ready. */
+  onReady(listener: () => void): void {
+    if (this.publisher.status === 'ready') listener();
+    else this.publisher.once('ready', listener);
+  }
+
+  override onResume(listener: () => void): void {
+    this.resumeListeners.push(listener);
+  }
+
+  override whenSubscribed(topic: string): Promise<void> {
+    if (!this.listeners.has(topic) || this.unsettled.has(topic) || !this.connected) {
+      return Promise.reject(new Error(`"${topic}" is not subscribed on Redis`));
+    }
+    const pending = this.pendingSubscriptions.get(topic);
+    return pending ? pending.then(() => undefined) : Promise.resolve();
+  }
+
+  /** The connection the channel history runs its scripts on; it answers in order with PUBLISH. */
+  get commands(): RedisConnection {
+    return this.publisher;
+  }
+
+  /** The Redis channel of `topic` and the frame of `message` on it, as `publish` would send. */
+  frameOf(message: BusMessage): { readonly channel: string; readonly frame: string } {
+    const channel = this.options.prefix + message.topic;
+    return { channel, frame: this.frames.encode(channel, message) };
+  }
+
+  /** Decodes a frame read back from history (the signature checked as on the wire), or undefined. */
+  decodeStored(topic: string, frame: string): BusMessage | undefined {
+    const channel = this.options.prefix + topic;
+    const decoded = this.frames.decode(channel, Buffer.from(frame), true);
+    if (decoded.kind === 'envelope') return { topic, ...decoded.envelope };
+    if (decoded.kind === 'rejected') this.onRejected(channel, decoded.reason);
+    return undefined;
   }
 
   subscribe(topic: string, listener: BusListener): void {
@@ -256,10 +303,19 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     const command = wanted
       ? this.subscriber.subscribe(channel)
       : this.subscriber.unsubscribe(channel);
-    command.then(
+    const settled = command.then(
       () => this.onSynced(wanted),
-      (error: unknown) => this.onSyncFailed([topic], wanted, error),
+      (error: unknown) => {
+        this.onSyncFailed([topic], wanted, error);
+        throw error;
+      },
     );
+    if (!wanted) return;
+    this.pendingSubscriptions.set(topic, settled);
+    const forget = () => {
+      if (this.pendingSubscriptions.get(topic) === settled) this.pendingSubscriptions.delete(topic);
+    };
+    settled.then(forget, forget);
   }
 
   private onSynced(wanted: boolean): void {
@@ -285,6 +341,14 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   private readonly onSubscriberReady = (): void => {
     this.subscriberWasReady = true;
     this.settleSubscriptions();
+    if (!this.subscriberMissed) return;
+    this.subscriberMissed = false;
+    // ioredis resubscribes on 'ready' without waiting: a PING answered after those SUBSCRIBEs
+    // means messages flow again, so a history read from then on misses nothing.
+    const resume = (): void => {
+      for (const listener of this.resumeListeners) listener();
+    };
+    this.subscriber.ping().then(resume, resume);
   };
 
   /**
@@ -295,6 +359,7 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   private readonly onSubscriberClosed = (): void => {
     if (!this.subscriberWasReady || this.closing) return;
     this.subscriberWasReady = false;
+    this.subscriberMissed = true;
     this.subscriberDisconnects++;
   };
 
@@ -323,6 +388,10 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     const { prefix, instance } = this.options;
     const channel = rawChannel.toString();
     if (!channel.startsWith(prefix)) return;
+    if (frame[0] === HISTORY_MARK) {
+      this.onHistoryFrame(channel, frame);
+      return;
+    }
     const decoded = this.frames.decode(channel, frame);
     if (decoded.kind === 'own') return;
     if (decoded.kind === 'rejected') {
@@ -334,6 +403,28 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     if (origin === instance) return;
     this.listeners.dispatch({ topic: channel.slice(prefix.length), data, sender, skipSender });
   };
+
+  /**
+   * A channel publication relayed by the history script: `#<epoch>:<offset>:<frame>`. The frame is
+   * checked as any other (our own included, never skipped: local delivery waits for the offset);
+   * the header is not covered by the signature, see docs/scaling.md.
+   */
+  private onHistoryFrame(channel: string, frame: Buffer): void {
+    const header = parseHistoryHeader(frame);
+    if (header === undefined) {
+      this.onRejected(channel, 'invalid-field');
+      return;
+    }
+    const decoded = this.frames.decode(channel, frame.subarray(header.length), true);
+    if (decoded.kind !== 'envelope') {
+      if (decoded.kind === 'rejected') this.onRejected(channel, decoded.reason);
+      return;
+    }
+    const { data, sender, skipSender } = decoded.envelope;
+    const { epoch, offset } = header;
+    const topic = channel.slice(this.options.prefix.length);
+    this.listeners.dispatch({ topic, data, sender, skipSender, epoch, offset });
+  }
 
   private onRejected(channel: string, reason: FrameRejection): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
@@ -400,6 +491,19 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     if (suppressed === undefined) return;
     this.logger.warn(suppressed > 0 ? `${line} (${suppressed} more since the last report)` : line);
   }
+}
+
+/** First byte of a history frame: never the first byte of an envelope (`{`) or a signature (hex). */
+export const HISTORY_MARK = 0x23; // '#'
+const HISTORY_HEADER = /^#([A-Za-z0-9_-]{1,64}):([1-9][0-9]{0,15}):/;
+
+/** The epoch and offset a history frame starts with, and the header's length in bytes. */
+function parseHistoryHeader(
+  frame: Buffer,
+): { readonly epoch: string; readonly offset: number; readonly length: number } | undefined {
+  const match = HISTORY_HEADER.exec(frame.toString('latin1', 0, 100));
+  if (match === null) return undefined;
+  return { epoch: match[1], offset: Number(match[2]), length: match[0].length };
 }
 
 /**

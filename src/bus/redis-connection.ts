@@ -12,6 +12,11 @@ export interface RedisConnection {
   subscribe(...channels: string[]): Promise<unknown>;
   unsubscribe(...channels: string[]): Promise<unknown>;
   ping(): Promise<string>;
+  /** Scripts of the channel history (src/history); EVALSHA first, EVAL when Redis lacks it. */
+  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** CONFIG GET, to warn about an eviction policy that can drop history keys. */
+  config(subcommand: 'GET', parameter: string): Promise<unknown>;
   quit(): Promise<unknown>;
   disconnect(): void;
   /**
@@ -21,6 +26,7 @@ export interface RedisConnection {
   on(event: 'messageBuffer', listener: (channel: Buffer, message: Buffer) => void): this;
   on(event: 'ready' | 'close', listener: () => void): this;
   on(event: 'error', listener: (error: Error) => void): this;
+  once(event: 'ready', listener: () => void): this;
 }
 
 export type RedisRole = 'publisher' | 'subscriber';

@@ -26,6 +26,8 @@ export class AppConfig {
     /** BUS_SECRET; undefined leaves bus frames unsigned. */
     readonly busSecret?: string;
   };
+  /** HISTORY_SIZE (0: off) and HISTORY_TTL_SECONDS, in milliseconds. */
+  readonly history!: { readonly size: number; readonly ttlMs: number };
   readonly shutdownTimeoutMs!: number;
   readonly logLevel!: LogLevelName;
   /** Undefined when ALLOWED_ORIGINS is unset: any origin may connect. */

@@ -136,6 +136,23 @@ export class EnvironmentVariables {
   @IsNotEmpty()
   REDIS_PREFIX = 'switchboard:';
 
+  /**
+   * Publications kept per channel for recovery (`subscribe` with `since`) and live gap repair.
+   * 0 turns history, positions and recovery off: channels are then at-most-once, as rooms are.
+   */
+  @ToInteger()
+  @Min(0)
+  @Max(100_000)
+  @IsInt()
+  HISTORY_SIZE = 100;
+
+  /** A channel's history (and its position) expires this long after its last publication. */
+  @ToInteger()
+  @Min(1)
+  @Max(30 * 24 * 3600)
+  @IsInt()
+  HISTORY_TTL_SECONDS = 300;
+
   /** How long shutdown waits for sockets to close before exiting anyway. */
   @ToInteger()
   @Min(0)

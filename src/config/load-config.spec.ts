@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       heartbeatIntervalMs: 30000,
       rateLimit: { max: 10, windowMs: 1000 },
       redis: { url: undefined, prefix: 'switchboard:' },
+      history: { size: 100, ttlMs: 300_000 },
       shutdownTimeoutMs: 10000,
       logLevel: 'info',
       allowedOrigins: undefined,
@@ -89,6 +90,24 @@ describe('loadConfig', () => {
 
     it.each(['-1', '65536', '3.5', '80abc'])('refuses PORT=%j', (port) => {
       expect(namedVariables(configErrorOf({ PORT: port }))).toEqual(['PORT']);
+    });
+
+    it('takes HISTORY_SIZE=0 (history off) and a TTL in seconds', () => {
+      expect(loadConfig({ HISTORY_SIZE: '0', HISTORY_TTL_SECONDS: '60' }).history).toEqual({
+        size: 0,
+        ttlMs: 60_000,
+      });
+    });
+
+    it.each([
+      ['HISTORY_SIZE', '-1'],
+      ['HISTORY_SIZE', '100001'],
+      ['HISTORY_SIZE', 'many'],
+      ['HISTORY_TTL_SECONDS', '0'],
+      ['HISTORY_TTL_SECONDS', '2.5'],
+      ['HISTORY_TTL_SECONDS', '2592001'],
+    ])('refuses %s=%j', (name, value) => {
+      expect(namedVariables(configErrorOf({ [name]: value }))).toEqual([name]);
     });
 
     it.each(['0', '-5', 'lots'])('refuses MAX_MESSAGE_BYTES=%j', (bytes) => {

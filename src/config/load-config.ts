@@ -47,6 +47,7 @@ export function loadConfig(env: Environment): AppConfig {
     heartbeatIntervalMs: vars.HEARTBEAT_INTERVAL_MS,
     rateLimit: { max: vars.RATE_LIMIT_MAX, windowMs: vars.RATE_LIMIT_WINDOW_MS },
     redis: { url: vars.REDIS_URL, prefix: vars.REDIS_PREFIX, busSecret: vars.BUS_SECRET },
+    history: { size: vars.HISTORY_SIZE, ttlMs: vars.HISTORY_TTL_SECONDS * 1000 },
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
     logLevel: vars.LOG_LEVEL,
     allowedOrigins: vars.ALLOWED_ORIGINS?.split(',').map((origin) => origin.trim().toLowerCase()),

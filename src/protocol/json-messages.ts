@@ -38,6 +38,12 @@ export const JsonErrorMessage = {
   tokenExpired: 'Token expired',
 } as const;
 
+/** Why the server ended a subscription on its own (`unsubscribed` with a `reason`). */
+export const UnsubscribeReason = {
+  /** Publications the subscriber had not received left history: resubscribe with `since`. */
+  insufficientState: 'Insufficient state',
+} as const;
+
 /** Channels one /ws/json connection may be subscribed to at once. */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
@@ -51,9 +57,23 @@ export function jsonError(message: string, id?: RequestId, errors?: JsonValue[])
   return jsonReply(JsonMessageType.error, data, id);
 }
 
-/** What a /ws/json subscriber of `channel` receives for each publish. */
-export function channelMessage(channel: string, message: JsonValue): JsonReply {
-  return jsonReply(JsonMessageType.message, { channel, message });
+/**
+ * What a /ws/json subscriber of `channel` receives for each publish; with history on, the
+ * publication's offset too.
+ */
+export function channelMessage(channel: string, message: JsonValue, offset?: number): JsonReply {
+  return jsonReply(
+    JsonMessageType.message,
+    offset === undefined ? { channel, message } : { channel, message, offset },
+  );
+}
+
+/** Sent when the server ends a subscription because publications were lost for good. */
+export function insufficientState(channel: string): JsonReply {
+  return jsonReply(JsonMessageType.unsubscribed, {
+    channel,
+    reason: UnsubscribeReason.insufficientState,
+  });
 }
 
 /** Reads a usable request id off anything a client sent; anything else is no id. */

@@ -17,4 +17,9 @@ export interface TextError {
 export const ErrorMessages = {
   rateLimited: 'Rate limit exceeded',
   internal: 'Internal server error',
+  /**
+   * A channel publish (text or JSON), or a subscribe with history, that could not reach the
+   * history (HISTORY_SIZE > 0): nothing was delivered.
+   */
+  busUnavailable: 'Bus unavailable',
 } as const;

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import WebSocket from 'ws';
+import type { BusMessage } from '../bus/bus';
 import { InMemoryBus } from '../bus/in-memory-bus';
+import type { ChannelHistory } from '../history/channel-history';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { TransportStats } from '../metrics/transport-stats';
 import { Endpoints, type EndpointDefinition } from '../protocol/endpoints';
@@ -308,6 +310,78 @@ describe('PubSubService', () => {
       connections.remove(b);
       expect(rooms.size).toBe(0);
       expect(bus.topicCount).toBe(0);
+    });
+  });
+
+  describe('channels with history: hold, release, floor', () => {
+    const TOPIC = 'channel:news';
+    const at = (offset: number, epoch = 'e'): BusMessage => ({
+      topic: TOPIC,
+      data: offset,
+      epoch,
+      offset,
+    });
+    const offsets = (fake: FakeConnection) =>
+      fake.texts.map((text) => (JSON.parse(text) as { data: { offset: number } }).data.offset);
+
+    beforeEach(() => {
+      // History is only read to repair gaps, which these tests do not make.
+      const history = {
+        read: () => Promise.reject(new Error('unused')),
+      } as unknown as ChannelHistory;
+      pubsub = new PubSubService(bus, rooms, connections, history);
+    });
+
+    it('holds a subscriber’s deliveries until release, then sends those past the reply’s offset', () => {
+      const [member] = fakes(1, Endpoints.json);
+      connections.add(member);
+      pubsub.joinHeld(TOPIC, member);
+      for (const offset of [5, 6, 7]) bus.publish(at(offset));
+      expect(member.sent).toEqual([]);
+
+      pubsub.release(TOPIC, member, 'e', 6);
+      expect(offsets(member)).toEqual([7]);
+      bus.publish(at(8));
+      expect(offsets(member)).toEqual([7, 8]);
+    });
+
+    it('skips a live publication the history read overtook: no duplicate after the reply', () => {
+      const [old, fresh] = fakes(2, Endpoints.json);
+      joinAll(TOPIC, old);
+      pubsub.seed(TOPIC, 'e', 4);
+      bus.publish(at(5));
+      connections.add(fresh);
+      pubsub.joinHeld(TOPIC, fresh);
+      // The read answered offset 6, yet 6 reaches this instance only now.
+      pubsub.release(TOPIC, fresh, 'e', 6);
+      bus.publish(at(6));
+      bus.publish(at(7));
+      expect(offsets(old)).toEqual([5, 6, 7]);
+      expect(offsets(fresh)).toEqual([7]);
+    });
+
+    it('sends the offset to /ws/json members and the bare value to text members', () => {
+      const [json] = fakes(1, Endpoints.json);
+      const [text] = fakes(1, Endpoints.subscribe);
+      joinAll(TOPIC, json, text);
+      bus.publish(at(1));
+      expect(json.texts).toEqual([
+        '{"type":"message","data":{"channel":"news","message":1,"offset":1}}',
+      ]);
+      expect(text.texts).toEqual(['1']);
+    });
+
+    it('tells /ws/json members "Insufficient state" on a new epoch and ends their subscription', () => {
+      const [json] = fakes(1, Endpoints.json);
+      const [text] = fakes(1, Endpoints.subscribe);
+      joinAll(TOPIC, json, text);
+      pubsub.seed(TOPIC, 'old', 9);
+      bus.publish(at(1, 'new'));
+      expect(json.texts).toEqual([
+        '{"type":"unsubscribed","data":{"channel":"news","reason":"Insufficient state"}}',
+      ]);
+      expect(pubsub.isMember(TOPIC, json)).toBe(false);
+      expect(text.texts).toEqual(['1']);
     });
   });
 });

@@ -218,22 +218,23 @@ describeWithRedis('two instances on one Redis', (redis) => {
         [j2, 2],
       ] as const) {
         client.send(JSON.stringify({ type: 'subscribe', payload: { channel: 'news' }, id }));
+        // History is on (the default): the reply carries the channel's position.
         expect(JSON.parse(await client.nextText())).toEqual({
           type: 'subscribed',
-          data: { channel: 'news' },
+          data: { channel: 'news', epoch: expect.stringMatching(/./) as unknown, offset: 0 },
           id,
         });
       }
       await waitForSubscribers(observer, channel('channel:news'), 2);
-      const message = (value: unknown) => ({
+      const message = (value: unknown, offset: number) => ({
         type: 'message',
-        data: { channel: 'news', message: value },
+        data: { channel: 'news', message: value, offset },
       });
 
       s1.send('text from A');
       for (const subscriber of [s1, s2]) expect(await subscriber.nextText()).toBe('text from A');
       for (const subscriber of [j1, j2]) {
-        expect(JSON.parse(await subscriber.nextText())).toEqual(message('text from A'));
+        expect(JSON.parse(await subscriber.nextText())).toEqual(message('text from A', 1));
       }
 
       j2.send(
@@ -241,15 +242,19 @@ describeWithRedis('two instances on one Redis', (redis) => {
       );
       // j2 gets the message and the acknowledgement; their relative order is not specified.
       const j2Frames = (await j2.nextTexts(2)).map((text) => JSON.parse(text) as unknown);
-      expect(j2Frames).toContainEqual(message({ n: 2 }));
-      expect(j2Frames).toContainEqual({ type: 'published', data: { channel: 'news' }, id: 3 });
-      expect(JSON.parse(await j1.nextText())).toEqual(message({ n: 2 }));
+      expect(j2Frames).toContainEqual(message({ n: 2 }, 2));
+      expect(j2Frames).toContainEqual({
+        type: 'published',
+        data: { channel: 'news', epoch: expect.stringMatching(/./) as unknown, offset: 2 },
+        id: 3,
+      });
+      expect(JSON.parse(await j1.nextText())).toEqual(message({ n: 2 }, 2));
       for (const subscriber of [s1, s2]) expect(await subscriber.nextText()).toBe('{"n":2}');
 
       s2.send('marker from B');
       for (const subscriber of [s1, s2]) expect(await subscriber.nextText()).toBe('marker from B');
       for (const subscriber of [j1, j2]) {
-        expect(JSON.parse(await subscriber.nextText())).toEqual(message('marker from B'));
+        expect(JSON.parse(await subscriber.nextText())).toEqual(message('marker from B', 3));
       }
       const idle = (clients: TestClient[]) => clients.map((client) => client.unread.length);
       expect(idle([s1, j1, s2, j2])).toEqual([0, 0, 0, 0]);

@@ -50,6 +50,13 @@ describe('docker-compose.yml', () => {
     expect(redis.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
   });
 
+  it('runs Redis with append-only persistence and no eviction, so channel history survives', () => {
+    const command = compose.services.redis.command ?? [];
+    const option = (name: string) => command[command.indexOf(name) + 1];
+    expect(option('--appendonly')).toBe('yes');
+    expect(option('--maxmemory-policy')).toBe('noeviction');
+  });
+
   it.each(apps)('%s is built here, waits for a healthy Redis and shares it', (name) => {
     const app = compose.services[name];
     expect(app.build).toBe('.');

@@ -2,14 +2,21 @@ import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websocke
 import { SessionRefresh } from '../../auth/session-refresh.service';
 import { Endpoints } from '../../protocol/endpoints';
 import { normaliseId } from '../../protocol/ids';
-import { jsonReply, JsonMessageType as T, type JsonReply } from '../../protocol/json-messages';
+import {
+  jsonReply,
+  JsonMessageType as T,
+  requestIdOf,
+  type JsonReply,
+} from '../../protocol/json-messages';
 import type { Connection } from '../../transport/connection';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
+import { sendReply } from '../../transport/replies';
 import { WsValidationPipe } from '../../transport/ws-validation.pipe';
 import { ChannelsService } from '../channels/channels.service';
 import { ChannelDto } from './dto/channel.dto';
 import { PublishDto } from './dto/publish.dto';
 import { RefreshDto } from './dto/refresh.dto';
+import { resumePointOf } from './dto/resume-point';
 
 /**
  * `/ws/json`: the JSON envelope protocol. The transport parses and routes `{type, payload?, id?}`
@@ -31,14 +38,33 @@ export class JsonGateway {
   @SubscribeMessage(T.pong)
   pong(): void {}
 
+  /**
+   * With history on, the reply carries the position (and with `since` the recovered
+   * publications) and is sent here, before the publications held meanwhile: nothing may come
+   * between them. Without, `since` is not read and the reply is today's `{channel}`.
+   */
   @SubscribeMessage(T.subscribe)
   subscribe(
     @ConnectedSocket() client: Connection,
     @MessageBody('payload', WsValidationPipe) { channel }: ChannelDto,
-  ): JsonReply {
+    @MessageBody() envelope: unknown,
+  ): JsonReply | Promise<void> {
     const id = normaliseId(channel);
+    if (this.channels.hasHistory) return this.subscribeWithHistory(client, id, envelope);
     this.channels.subscribe(client, id);
     return jsonReply(T.subscribed, { channel: id });
+  }
+
+  private async subscribeWithHistory(
+    client: Connection,
+    channel: string,
+    envelope: unknown,
+  ): Promise<void> {
+    const since = resumePointOf(envelope);
+    const { position, start } = await this.channels.subscribeWithHistory(client, channel, since);
+    const data = { channel, ...position } as unknown as JsonReply['data'];
+    sendReply(client, jsonReply(T.subscribed, data), requestIdOf(envelope));
+    start();
   }
 
   @SubscribeMessage(T.unsubscribe)
@@ -64,9 +90,12 @@ export class JsonGateway {
   publish(
     @ConnectedSocket() client: Connection,
     @MessageBody('payload', WsValidationPipe) { channel, message }: PublishDto,
-  ): JsonReply {
+  ): JsonReply | Promise<JsonReply> {
     const id = normaliseId(channel);
-    this.channels.publish(id, message, client);
-    return jsonReply(T.published, { channel: id });
+    const stored = this.channels.publish(id, message, client);
+    if (stored === undefined) return jsonReply(T.published, { channel: id });
+    return stored.then(({ epoch, offset }) =>
+      jsonReply(T.published, { channel: id, epoch, offset }),
+    );
   }
 }

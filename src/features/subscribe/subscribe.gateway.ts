@@ -9,6 +9,8 @@ import type { Connection } from '../../transport/connection';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 import { ChannelsService } from '../channels/channels.service';
 
+function noReply(): void {}
+
 type SubscribeConnection = Connection<{ channel: string }>;
 
 /**
@@ -23,8 +25,15 @@ export class SubscribeGateway implements OnGatewayConnection {
     this.channels.subscribe(client, client.params.channel);
   }
 
+  /**
+   * With history on, the next frame waits until this one is stored (per-sender order), and one
+   * that cannot be gets `{"error":"Bus unavailable"}` (the WsException's message).
+   */
   @SubscribeMessage(TEXT_EVENT)
-  publish(@ConnectedSocket() client: SubscribeConnection, @MessageBody() text: string): void {
-    this.channels.publish(client.params.channel, text, client);
+  publish(
+    @ConnectedSocket() client: SubscribeConnection,
+    @MessageBody() text: string,
+  ): Promise<void> | void {
+    return this.channels.publish(client.params.channel, text, client)?.then(noReply);
   }
 }
