@@ -93,7 +93,9 @@ describe('loadConfig', () => {
     });
 
     it('takes HISTORY_SIZE=0 (history off) and a TTL in seconds', () => {
-      expect(loadConfig({ HISTORY_SIZE: '0', HISTORY_TTL_SECONDS: '60' }).history).toEqual({
+      expect(
+        loadConfig({ NODE_ENV: 'test', HISTORY_SIZE: '0', HISTORY_TTL_SECONDS: '60' }).history,
+      ).toEqual({
         size: 0,
         ttlMs: 60_000,
       });
