@@ -1,4 +1,4 @@
-import { findDirectHandlers } from '../src/transport/direct-handlers';
+import { buildGatewayHandlers } from '../src/transport/gateway-handlers';
 import { startApp, type RunningApp } from './support/app';
 
 describe('direct handlers (the hot path without Nest’s per-message wrapper)', () => {
@@ -13,9 +13,9 @@ describe('direct handlers (the hot path without Nest’s per-message wrapper)', 
   });
 
   it('calls handlers without enhancers directly and leaves DTO-validated ones to Nest', () => {
-    const direct = findDirectHandlers(running.app);
+    const gateways = buildGatewayHandlers(running.app);
     const summary = Object.fromEntries(
-      [...direct].map(([endpoint, handlers]) => [endpoint, [...handlers.keys()].sort()]),
+      [...gateways].map(([endpoint, { direct }]) => [endpoint.name, [...direct].sort()]),
     );
     expect(summary).toEqual({
       echo: ['text'],
@@ -25,5 +25,11 @@ describe('direct handlers (the hot path without Nest’s per-message wrapper)', 
       secure: ['text'],
       json: ['ping', 'pong'],
     });
+  });
+
+  it('runs JwtAuthGuard on every gateway once per connection, not per message', () => {
+    for (const [endpoint, { connectionGuard }] of buildGatewayHandlers(running.app)) {
+      expect([endpoint.name, connectionGuard !== undefined]).toEqual([endpoint.name, true]);
+    }
   });
 });
