@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import type { INestApplication, LogLevel } from '@nestjs/common';
+import type { DynamicModule, INestApplication, LogLevel, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
@@ -30,6 +30,8 @@ export interface CreateAppOptions {
   readonly logger?: false | LogLevel[];
   /** Where the JSON log lines go, one per write. Default: process.stdout. */
   readonly logDestination?: LogDestination;
+  /** More modules to import, with gateways of their own (the contract suite's, the bench's). */
+  readonly imports?: readonly (Type | DynamicModule)[];
 }
 
 /**
@@ -45,10 +47,13 @@ export async function createApp(
     destination: options.logDestination,
   });
   // The logger exists before Nest does, so bootstrap lines are JSON too, with no buffering.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
-    logger: new NestJsonLogger(log),
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.register(config, options.imports),
+    {
+      logger: new NestJsonLogger(log),
+      abortOnError: false,
+    },
+  );
   // Advertising the framework helps only someone matching exploits to versions.
   app.disable('x-powered-by');
   app.use(createHttpLog(log));

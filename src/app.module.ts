@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
 import type { AppConfig } from './config/app-config';
@@ -14,8 +14,11 @@ import { TransportModule } from './transport/transport.module';
 
 @Module({})
 export class AppModule {
-  /** The whole application for one validated configuration. */
-  static register(config: AppConfig): DynamicModule {
+  /**
+   * The whole application for one validated configuration; `extra` modules (the contract
+   * suite's and the bench's gateways) are imported beside the application's own.
+   */
+  static register(config: AppConfig, extra: readonly (Type | DynamicModule)[] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -30,6 +33,7 @@ export class AppModule {
         LifecycleModule,
         MetricsModule,
         ConsoleModule.register(config),
+        ...extra,
       ],
     };
   }
