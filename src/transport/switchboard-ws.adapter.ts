@@ -16,7 +16,7 @@ import type { Admission } from './admission';
 import { Connection, type ConnectionHost } from './connection';
 import type { ConnectionGuard, GuardVerdict } from './connection-guard';
 import type { EndpointGatewayOptions } from './endpoint-gateway.decorator';
-import type { EndpointHandlers, GatewayHandlers } from './gateway-handlers';
+import type { EndpointHandlers } from './gateway-handlers';
 import type { InstanceId } from './instance-id';
 import type { MessageDispatcher } from './message-dispatcher';
 import { PathRouter, type RouteMatch } from './path-router';
@@ -44,7 +44,6 @@ export interface SwitchboardAdapterDependencies {
 interface Route {
   readonly endpoint: EndpointDefinition;
   readonly server: WebSocketServer;
-  readonly gateway: GatewayHandlers;
   /** The transport's checks, then the gateway's class guards. */
   readonly guards: readonly ConnectionGuard[];
 }
@@ -121,7 +120,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
     const guards = gateway.connectionGuard
       ? [...this.deps.guards, gateway.connectionGuard]
       : this.deps.guards;
-    this.router.add(endpoint.path, { endpoint, server, gateway, guards });
+    this.router.add(endpoint.path, { endpoint, server, guards });
     this.listen();
     return server;
   }
