@@ -1,3 +1,4 @@
+import { TokenSigner } from '../src/auth/token-signer';
 import { buildGatewayHandlers } from '../src/transport/gateway-handlers';
 import { startApp, type RunningApp } from './support/app';
 import {
@@ -185,6 +186,18 @@ describe('Nest enhancers on gateways (the contract suite)', () => {
         'allowed:again',
       ]);
       expect(recorder().messageChecks - before).toBe(4);
+    });
+
+    it('let JwtAuthGuard on a handler through only connections that authenticated', async () => {
+      const token = running.app.get(TokenSigner).sign({ sub: 'alice' }, 60);
+      const anonymous = await clients.open(ContractEndpoints.json.path);
+      const alice = await clients.open(`${ContractEndpoints.json.path}?token=${token}`);
+      anonymous.send(envelope('whoami', undefined, 1));
+      alice.send(envelope('whoami', undefined, 2));
+      expect(await anonymous.nextText()).toBe(
+        '{"type":"error","data":{"message":"Token missing"},"id":1}',
+      );
+      expect(await alice.nextText()).toBe('{"type":"me","data":"alice","id":2}');
     });
 
     it('answer a refusal on JSON as an error envelope with the request id', async () => {

@@ -1,6 +1,7 @@
 import { type INestApplicationContext, Logger, type Type } from '@nestjs/common';
 import { type NestContainer, MetadataScanner, ModulesContainer } from '@nestjs/core';
 import { GuardsConsumer } from '@nestjs/core/guards/guards-consumer';
+import { ContextUtils } from '@nestjs/core/helpers/context-utils';
 import { InterceptorsConsumer, InterceptorsContextCreator } from '@nestjs/core/interceptors';
 import { PipesConsumer, PipesContextCreator } from '@nestjs/core/pipes';
 import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants';
@@ -11,6 +12,7 @@ import type { EndpointDefinition } from '../protocol/endpoints';
 import type { Connection } from './connection';
 import { directHandlerFor } from './direct-handlers';
 import { EndpointExceptionFiltersContext } from './endpoint-exception-filters';
+import { enhancedHandler } from './enhanced-handler';
 import type { EndpointGatewayOptions } from './endpoint-gateway.decorator';
 import { GatewayConnectionGuard } from './gateway-connection-guard';
 import { ConnectionGuardsContextCreator, MessageGuardsContextCreator } from './guard-scopes';
@@ -36,9 +38,9 @@ export type EndpointHandlers = ReadonlyMap<EndpointDefinition, GatewayHandlers>;
 
 /**
  * Builds, once at boot, what the transport runs for every @EndpointGateway: the handlers without
- * enhancers as plain calls (the direct path), every other handler through Nest's own
- * WsContextCreator (pipes, method guards, interceptors, exception filters, exactly as stock Nest
- * runs them), and the class guards as a per-connection check. Which path each handler takes is
+ * enhancers as plain calls (the direct path), every other handler with the enhancers Nest's own
+ * context creators resolve for it (pipes, method guards, interceptors, exception filters), run as
+ * stock Nest runs them (see enhanced-handler.ts), and the class guards as a per-connection check. Which path each handler takes is
  * logged at debug level.
  *
  * Nest still binds its own wrapped callbacks to every socket (SwitchboardWsAdapter ignores them):
@@ -49,16 +51,22 @@ export function buildGatewayHandlers(app: INestApplicationContext): EndpointHand
   const modules = app.get(ModulesContainer, { strict: false });
   // The context creators look modules up through the container; ModulesContainer is its map.
   const container = { getModules: () => modules } as unknown as NestContainer;
+  const filters = new EndpointExceptionFiltersContext(container);
+  const pipes = new PipesContextCreator(container);
+  const guards = new MessageGuardsContextCreator(container);
+  const interceptors = new InterceptorsContextCreator(container);
+  // Used for the parameter metadata only: the handler runs in enhancedHandler.
   const messageContext = new WsContextCreator(
     new WsProxy(),
-    new EndpointExceptionFiltersContext(container),
-    new PipesContextCreator(container),
+    filters,
+    pipes,
     new PipesConsumer(),
-    new MessageGuardsContextCreator(container),
+    guards,
     new GuardsConsumer(),
-    new InterceptorsContextCreator(container),
+    interceptors,
     new InterceptorsConsumer(),
   );
+  const contextUtils = new ContextUtils();
   const connectionGuards = new ConnectionGuardsContextCreator(container);
   const explorer = new GatewayMetadataExplorer(new MetadataScanner());
 
@@ -84,18 +92,32 @@ export function buildGatewayHandlers(app: INestApplicationContext): EndpointHand
           direct.add(name);
           continue;
         }
-        const wrapped = messageContext.create(instance, method, moduleKey, methodName);
-        messages.set(name, (connection, data, event) => wrapped(connection, data, event));
+        const metadata = messageContext.getMetadata(instance, methodName, 'ws');
+        const params = metadata.getParamsMetadata(moduleKey);
+        messages.set(
+          name,
+          enhancedHandler({
+            instance,
+            callback: method,
+            pattern: name,
+            argsLength: metadata.argsLength,
+            params: contextUtils.mergeParamsMetatypes(params, metadata.paramtypes),
+            exceptions: filters.create(instance, method, moduleKey),
+            pipes: pipes.create(instance, method, moduleKey),
+            guards: guards.create(instance, method, moduleKey),
+            interceptors: interceptors.create(instance, method, moduleKey),
+          }),
+        );
       }
-      const guards = connectionGuards.create(instance, noHandler, moduleKey);
+      const classGuards = connectionGuards.create(instance, noHandler, moduleKey);
       found.set(endpoint, {
         gateway,
         connectionGuard:
-          guards.length > 0 ? new GatewayConnectionGuard(guards, gateway) : undefined,
+          classGuards.length > 0 ? new GatewayConnectionGuard(classGuards, gateway) : undefined,
         messages,
         direct,
       });
-      log.debug(describe(gateway, endpoint, guards.length, messages, direct));
+      log.debug(describe(gateway, endpoint, classGuards.length, messages, direct));
     }
   }
   return found;

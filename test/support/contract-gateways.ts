@@ -30,6 +30,7 @@ import {
   throwError,
   timer,
 } from 'rxjs';
+import { JwtAuthGuard } from '../../src/auth/jwt-auth.guard';
 import { type EndpointDefinition, Endpoints, TEXT_EVENT } from '../../src/protocol/endpoints';
 import type { Connection } from '../../src/transport/connection';
 import { upgradeRequestOf } from '../../src/transport/connection-context';
@@ -350,7 +351,7 @@ function answerJson(payload: Scenario | undefined): unknown {
 }
 
 @EndpointGateway(ContractEndpoints.json)
-@UseGuards(QueryGuard)
+@UseGuards(JwtAuthGuard, QueryGuard)
 export class JsonContractGateway {
   constructor(private readonly recorder: ContractRecorder) {}
 
@@ -383,6 +384,13 @@ export class JsonContractGateway {
     const [kind, rest = ''] = splitOnce(scenarioOf(envelope));
     if (kind === 'catch') throw new WsException(rest);
     return { type: 'answer', data: { endpoint: client.endpoint.path, envelope } };
+  }
+
+  /** JwtAuthGuard per message: only connections that authenticated at the upgrade. */
+  @SubscribeMessage('whoami')
+  @UseGuards(JwtAuthGuard)
+  whoami(@ConnectedSocket() client: Connection): unknown {
+    return { type: 'me', data: client.principal?.sub ?? null };
   }
 
   @SubscribeMessage('filtered')
