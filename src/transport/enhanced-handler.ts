@@ -195,7 +195,10 @@ function activate(
   return from(0);
 }
 
-async function settleGuard(result: Promise<boolean> | Observable<boolean>): Promise<boolean> {
+/** A guard's asynchronous answer: a promise, or an observable's last value (GuardsConsumer). */
+export async function settleGuard(
+  result: Promise<boolean> | Observable<boolean>,
+): Promise<boolean> {
   const value: unknown = await result;
   return Boolean(isObservable(value) ? await lastValueFrom(value) : value);
 }

@@ -2,10 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import { type CanActivate, HttpException, type Type } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { WsException } from '@nestjs/websockets';
-import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import { CloseReason } from '../protocol/close-codes';
 import type { Connection } from './connection';
 import { ConnectionGuard, type GuardVerdict, type Refusal } from './connection-guard';
+import { settleGuard } from './enhanced-handler';
 
 /** RFC 6455: a close frame's reason is at most 123 bytes of UTF-8. */
 const MAX_REASON_BYTES = 123;
@@ -53,7 +53,7 @@ export class GatewayConnectionGuard extends ConnectionGuard {
         if (!result) return FORBIDDEN;
         continue;
       }
-      return settle(result).then(
+      return settleGuard(result).then(
         (allowed) => (allowed ? this.from(context, i + 1) : FORBIDDEN),
         refusalFor,
       );
@@ -63,11 +63,6 @@ export class GatewayConnectionGuard extends ConnectionGuard {
 }
 
 const FORBIDDEN: Refusal = { reason: CloseReason.Forbidden };
-
-async function settle(result: Promise<boolean> | Observable<boolean>): Promise<boolean> {
-  const value: unknown = await result;
-  return Boolean(isObservable(value) ? await lastValueFrom(value) : value);
-}
 
 /**
  * The refusal for what a guard threw: a client-facing exception becomes a 1008 reason; anything
