@@ -1,4 +1,5 @@
 import { TokenSigner } from '../src/auth/token-signer';
+import type { Type } from '@nestjs/common';
 import { buildGatewayHandlers } from '../src/transport/gateway-handlers';
 import { startApp, type RunningApp } from './support/app';
 import {
@@ -15,24 +16,44 @@ import { TestClient, TestClients } from './support/ws-client';
  * handlers behave as stock Nest defines them, on the direct path and the wrapped one alike, and
  * the bytes on the wire are the endpoint's. The gateways are test-only (contract-gateways.ts).
  */
-describe('Nest enhancers on gateways (the contract suite)', () => {
-  let running: RunningApp;
-  let clients: TestClients;
+/**
+ * The application with `module`'s test gateways, for the enclosing describe block; every client
+ * the test opened is closed after it (the contract suite needs `imports`, which useApp lacks).
+ */
+interface ContractApp {
+  readonly running: RunningApp;
+  readonly clients: TestClients;
+}
 
+function useContractApp(module: Type): ContractApp {
+  let running: RunningApp | undefined;
+  const fixture: ContractApp = {
+    get running(): RunningApp {
+      if (!running) throw new Error('the contract app is not started yet');
+      return running;
+    },
+    clients: new TestClients((): string => fixture.running.wsUrl),
+  };
   beforeAll(async () => {
-    running = await startApp({}, { logger: false, imports: [ContractModule] });
-    clients = new TestClients(() => running.wsUrl);
+    running = await startApp({}, { logger: false, imports: [module] });
   });
+  afterEach(() => fixture.clients.closeAll());
+  afterAll(() => running?.close());
+  return fixture;
+}
 
-  afterEach(async () => {
-    await clients.closeAll();
-  });
+describe('Nest enhancers on gateways (the contract suite)', () => {
+  const app = useContractApp(ContractModule);
+  const { clients } = app;
 
-  afterAll(async () => {
-    await running.close();
-  });
+  const recorder = () => app.running.app.select(ContractModule).get(ContractRecorder);
 
-  const recorder = () => running.app.select(ContractModule).get(ContractRecorder);
+  /** Opens /contract/json, sends each request as an envelope and reads `count` frames. */
+  async function askJson(requests: Parameters<typeof envelope>[], count: number) {
+    const client = await clients.open(ContractEndpoints.json.path);
+    for (const request of requests) client.send(envelope(...request));
+    return client.nextTexts(count);
+  }
 
   /** Sends each message and reads `count` frames. */
   async function exchange(client: TestClient, messages: string[], count: number) {
@@ -43,7 +64,7 @@ describe('Nest enhancers on gateways (the contract suite)', () => {
   describe('which path a handler takes, decided at boot', () => {
     it('keeps handlers without enhancers direct, class guards notwithstanding', () => {
       const paths = Object.fromEntries(
-        [...buildGatewayHandlers(running.app)]
+        [...buildGatewayHandlers(app.running.app)]
           .filter(([endpoint]) => endpoint.path.startsWith('/contract/'))
           .map(([endpoint, { direct, connectionGuard }]) => [
             endpoint.path,
@@ -160,7 +181,7 @@ describe('Nest enhancers on gateways (the contract suite)', () => {
       'refuse on %s with a close before any frame is handled',
       async (_case, query, code, reason) => {
         for (const path of [ContractEndpoints.plain.path, ContractEndpoints.json.path]) {
-          const client = await TestClient.open(`${running.wsUrl}${path}${query}`);
+          const client = await TestClient.open(`${app.running.wsUrl}${path}${query}`);
           client.send('value:must never be handled');
           expect(await client.closed()).toEqual({ code, reason });
           expect(client.unread).toHaveLength(0);
@@ -189,7 +210,7 @@ describe('Nest enhancers on gateways (the contract suite)', () => {
     });
 
     it('let JwtAuthGuard on a handler through only connections that authenticated', async () => {
-      const token = running.app.get(TokenSigner).sign({ sub: 'alice' }, 60);
+      const token = app.running.app.get(TokenSigner).sign({ sub: 'alice' }, 60);
       const anonymous = await clients.open(ContractEndpoints.json.path);
       const alice = await clients.open(`${ContractEndpoints.json.path}?token=${token}`);
       anonymous.send(envelope('whoami', undefined, 1));
@@ -201,10 +222,15 @@ describe('Nest enhancers on gateways (the contract suite)', () => {
     });
 
     it('answer a refusal on JSON as an error envelope with the request id', async () => {
-      const client = await clients.open(ContractEndpoints.json.path);
-      client.send(envelope('guarded', { kind: 'value', value: 'deny' }, 'g1'));
-      client.send(envelope('guarded', { kind: 'value', value: 'ok' }, 'g2'));
-      expect(await client.nextTexts(2)).toEqual([
+      expect(
+        await askJson(
+          [
+            ['guarded', { kind: 'value', value: 'deny' }, 'g1'],
+            ['guarded', { kind: 'value', value: 'ok' }, 'g2'],
+          ],
+          2,
+        ),
+      ).toEqual([
         '{"type":"error","data":{"message":"Forbidden resource"},"id":"g1"}',
         '{"type":"answer","data":"ok","id":"g2"}',
       ]);
@@ -222,10 +248,15 @@ describe('Nest enhancers on gateways (the contract suite)', () => {
     });
 
     it('validate a JSON payload with a DTO', async () => {
-      const client = await clients.open(ContractEndpoints.json.path);
-      client.send(envelope('dto', { name: 'Ann' }, 1));
-      client.send(envelope('dto', { name: 5 }, 2));
-      expect(await client.nextTexts(2)).toEqual([
+      expect(
+        await askJson(
+          [
+            ['dto', { name: 'Ann' }, 1],
+            ['dto', { name: 5 }, 2],
+          ],
+          2,
+        ),
+      ).toEqual([
         '{"type":"hello","data":{"name":"Ann"},"id":1}',
         '{"type":"error","data":{"message":"Validation failed","errors":[{"field":"payload.name","message":"name must be a string"}]},"id":2}',
       ]);
@@ -287,33 +318,21 @@ describe('Nest enhancers on gateways (the contract suite)', () => {
     });
 
     it('let a custom filter answer on JSON', async () => {
-      const client = await clients.open(ContractEndpoints.json.path);
-      client.send(envelope('filtered', undefined, 1));
-      client.send(envelope('plain', { kind: 'value', value: 'next' }, 2));
-      expect(await client.nextTexts(2)).toEqual([
-        'class filter: handled by a filter',
-        '{"type":"answer","data":"next","id":2}',
-      ]);
+      expect(
+        await askJson(
+          [
+            ['filtered', undefined, 1],
+            ['plain', { kind: 'value', value: 'next' }, 2],
+          ],
+          2,
+        ),
+      ).toEqual(['class filter: handled by a filter', '{"type":"answer","data":"next","id":2}']);
     });
   });
 });
 
 describe('global enhancers and gateways', () => {
-  let running: RunningApp;
-  let clients: TestClients;
-
-  beforeAll(async () => {
-    running = await startApp({}, { logger: false, imports: [ContractModuleWithGlobals] });
-    clients = new TestClients(() => running.wsUrl);
-  });
-
-  afterEach(async () => {
-    await clients.closeAll();
-  });
-
-  afterAll(async () => {
-    await running.close();
-  });
+  const { clients } = useContractApp(ContractModuleWithGlobals);
 
   it('are not applied to gateways on either path, as in stock Nest', async () => {
     const plain = await clients.open(ContractEndpoints.plain.path);
