@@ -50,7 +50,5 @@ export const CloseReason = {
   TokenExpired: 'Token expired',
   ClientIdMismatch: 'Client id does not match token subject',
   SlowConsumer: 'Slow consumer',
-  /** A guard on the gateway class answered false (a guard that throws gives its own reason). */
-  Forbidden: 'Forbidden',
   invalidParam: (name: string) => `Invalid ${name}`,
 } as const;

@@ -2,10 +2,15 @@ import type { IncomingMessage } from 'node:http';
 import { type CanActivate, HttpException, type Type } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { WsException } from '@nestjs/websockets';
-import { CloseReason } from '../protocol/close-codes';
 import type { Connection } from './connection';
 import { ConnectionGuard, type GuardVerdict, type Refusal } from './connection-guard';
 import { settleGuard } from './enhanced-handler';
+
+/**
+ * The reason when a guard answers false. Switchboard's own guards always throw with a reason of
+ * the contract (CloseReason), so only application guards can give this one.
+ */
+const FORBIDDEN_REASON = 'Forbidden';
 
 /** RFC 6455: a close frame's reason is at most 123 bytes of UTF-8. */
 const MAX_REASON_BYTES = 123;
@@ -62,7 +67,7 @@ export class GatewayConnectionGuard extends ConnectionGuard {
   }
 }
 
-const FORBIDDEN: Refusal = { reason: CloseReason.Forbidden };
+const FORBIDDEN: Refusal = { reason: FORBIDDEN_REASON };
 
 /**
  * The refusal for what a guard threw: a client-facing exception becomes a 1008 reason; anything
@@ -78,7 +83,7 @@ function refusalFor(error: unknown): Refusal | Promise<never> {
   } else {
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
-  return { reason: capReason(message || CloseReason.Forbidden) };
+  return { reason: capReason(message || FORBIDDEN_REASON) };
 }
 
 /** Cuts a reason to 123 bytes of UTF-8 without splitting a character. */
