@@ -65,6 +65,12 @@ export interface BenchResults {
     readonly maxP99Ratio: number;
     readonly passed: boolean;
   };
+  /**
+   * A /ws/json ping handler with a sync guard, a DTO pipe and a pass-through interceptor
+   * (`switchboard`) against the same handler bare (`baseline`), on one Switchboard process.
+   */
+  readonly enhancers: ShownRound;
+  readonly enhancerRounds: Pair<ThroughputFigures[]>;
   readonly targets: TargetResult[];
   /** Every measured round; the figures above are one of them (see leastDisturbedRound). */
   readonly rounds: Record<'echo' | 'json' | 'room', Pair<ThroughputFigures[]>>;
@@ -87,6 +93,7 @@ export function evaluateTargets(
 ): TargetResult[] {
   const { echo, json, room, idle, overLimit, validationAttack: attack, rounds } = results;
   const history = results.channelHistory;
+  const { enhancers, enhancerRounds } = results;
   const verdict = (met: boolean) => (met ? 'met' : 'missed');
   const atMost = (name: string, value: number, maximum: number, range = ''): TargetResult => ({
     name,
@@ -108,6 +115,15 @@ export function evaluateTargets(
       1.0,
       ` (rounds ${ratioRange(rounds.room, (f) => f.serverCpuUs)})`,
     ),
+    {
+      ...atMost(
+        'JSON handler with guard, DTO pipe and interceptor: server CPU per message',
+        ratio(enhancers.switchboard.serverCpuUs, enhancers.baseline.serverCpuUs),
+        1.5,
+        ` (rounds ${ratioRange(enhancerRounds, (f) => f.serverCpuUs)})`,
+      ),
+      required: '≤ 1.50× the same handler bare',
+    },
     atMost(
       'memory per idle connection',
       ratio(held.rssPerConnectionKiB, idle.baseline.rssPerConnectionKiB),
@@ -345,6 +361,24 @@ export function markdown(results: BenchResults): string {
       '',
     ],
   ];
+  const { enhancers } = results;
+  const enhancedLabel = `JSON ping: bare handler (left) vs guard + DTO pipe + interceptor (right)${roundOf(enhancers)}`;
+  rows.push(
+    [
+      enhancedLabel,
+      'messages/s',
+      rate(enhancers.baseline),
+      rate(enhancers.switchboard),
+      times(ratio(enhancers.switchboard.rate, enhancers.baseline.rate)),
+    ],
+    [
+      enhancedLabel,
+      'server CPU per message',
+      micros(enhancers.baseline.serverCpuUs),
+      micros(enhancers.switchboard.serverCpuUs),
+      times(ratio(enhancers.switchboard.serverCpuUs, enhancers.baseline.serverCpuUs)),
+    ],
+  );
   if ('skipped' in crossInstance) {
     rows.push(['cross-instance (Redis)', 'skipped', crossInstance.skipped, '', '']);
   } else {

@@ -59,7 +59,10 @@ const CHILD_SCRIPTS = [
   'histogram',
   'client-protocol',
   'attack-payloads',
+  'enhancers-server',
 ];
+/** The bench-only gateways of enhancers-server.ts. */
+const ENHANCER_PATHS = { bare: '/bench/json/bare', enhanced: '/bench/json/enhanced' } as const;
 
 const MESSAGE_BYTES = 64;
 const CONNECTIONS = 50;
@@ -151,6 +154,9 @@ function compileChildScripts(): void {
         module: ts.ModuleKind.CommonJS,
         target: ts.ScriptTarget.ES2023,
         esModuleInterop: true,
+        // enhancers-server.ts declares Nest gateways.
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
       },
     });
     writeFileSync(join(JS_DIR, `${name}.js`), outputText);
@@ -240,6 +246,21 @@ class Bench {
       }),
       // With Redis, /ready answers 200 only once the bus is connected to it.
       healthPath: options.redis ? '/ready' : '/health',
+      cpu: this.serverCpu,
+      cwd: ROOT,
+    });
+    started.add(server);
+    return server;
+  }
+
+  /** Switchboard with the bench-only gateways of enhancers-server.ts, same environment. */
+  async switchboardWithEnhancers(name: string): Promise<Server> {
+    const server = await startNodeServer({
+      name,
+      node: this.node,
+      script: join(JS_DIR, 'enhancers-server.js'),
+      env: (port) => ({ PATH: process.env.PATH, ...this.switchboardEnv(), PORT: String(port) }),
+      healthPath: '/health',
       cpu: this.serverCpu,
       cwd: ROOT,
     });
@@ -493,6 +514,33 @@ async function measureValidationAttack(bench: Bench): Promise<BenchResults['vali
   }
 }
 
+/**
+ * One process with both bench gateways: the JSON ping closed loop on the bare handler
+ * (`baseline`) and on the enhanced one (`switchboard`), back to back in alternating order.
+ */
+async function measureEnhancers(bench: Bench, rounds: number): Promise<Pair<ThroughputFigures[]>> {
+  const server = await bench.switchboardWithEnhancers('switchboard (enhancers)');
+  const figures = emptyPair();
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      const order = [
+        ['baseline', ENHANCER_PATHS.bare] as const,
+        ['switchboard', ENHANCER_PATHS.enhanced] as const,
+      ];
+      if (round % 2 === 0) order.reverse();
+      for (const [side, path] of order) {
+        const job: RequestReplyJob = { ...echoJob(server, 'json'), url: `${urlOf(server)}${path}` };
+        const measured = await measureThroughput(`json ${path}`, job, [server], bench.context);
+        describeThroughput(`round ${round}/${rounds}: json ${path}`, measured);
+        figures[side].push(measured);
+      }
+    }
+  } finally {
+    await stop(server);
+  }
+  return figures;
+}
+
 async function runAll(options: Options): Promise<BenchResults> {
   const startedAt = Date.now();
   const node = resolveNodeBinary(options.node, ROOT);
@@ -579,6 +627,8 @@ async function runAll(options: Options): Promise<BenchResults> {
   }
   await stop(baseline, switchboard);
 
+  const enhancerRounds = await measureEnhancers(bench, options.rounds);
+
   const cross = await crossInstance(bench);
   const history = await channelHistory(bench, options.rounds);
 
@@ -634,6 +684,8 @@ async function runAll(options: Options): Promise<BenchResults> {
     channelHistory: history,
     overLimit,
     validationAttack,
+    enhancers: leastDisturbedRound(enhancerRounds),
+    enhancerRounds,
   };
   return {
     ...partial,

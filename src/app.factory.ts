@@ -9,7 +9,6 @@ import type {
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
-import { JwtConnectionGuard } from './auth/jwt-connection.guard';
 import type { AppConfig } from './config/app-config';
 import { ConnectionRegistry } from './connections/connection-registry';
 import { applyHttpServerLimits } from './limits/http-server-limits';
@@ -23,7 +22,7 @@ import {
 import { NestJsonLogger } from './logging/nest-json-logger';
 import { TransportStats } from './metrics/transport-stats';
 import { Admission } from './transport/admission';
-import { findDirectHandlers } from './transport/direct-handlers';
+import { buildGatewayHandlers } from './transport/gateway-handlers';
 import { InstanceId } from './transport/instance-id';
 import { MessageDispatcher } from './transport/message-dispatcher';
 import { ParamIdGuard } from './transport/param-id.guard';
@@ -45,7 +44,7 @@ export interface CreateAppOptions {
     root: DynamicModule,
     options: NestApplicationOptions,
   ) => Promise<INestApplication>;
-  /** Modules added to the application, such as test gateways. Default: none. */
+  /** More modules to import, with gateways of their own (the test suites', the bench's). */
   readonly imports?: ModuleMetadata['imports'];
 }
 
@@ -79,12 +78,12 @@ export async function createApp(
     connections: app.get(ConnectionRegistry),
     dispatcher: app.get(MessageDispatcher),
     instanceId: app.get(InstanceId),
-    guards: [app.get(ParamIdGuard), app.get(JwtConnectionGuard)],
+    guards: [app.get(ParamIdGuard)],
     admission: app.get(Admission),
     stats: app.get(TransportStats),
   });
   // The gateways exist once NestFactory.create returns; sockets arrive only after listen().
-  adapter.useDirectHandlers(findDirectHandlers(app));
+  adapter.useGatewayHandlers(buildGatewayHandlers(app));
   app.useWebSocketAdapter(adapter);
   return app;
 }

@@ -15,7 +15,10 @@ import { TransportModule } from './transport/transport.module';
 
 @Module({})
 export class AppModule {
-  /** The whole application for one validated configuration, with `extra` modules (tests). */
+  /**
+   * The whole application for one validated configuration; `extra` modules (test-only and bench
+   * gateways) are imported beside the application's own.
+   */
   static register(config: AppConfig, extra: ModuleMetadata['imports'] = []): DynamicModule {
     return {
       module: AppModule,

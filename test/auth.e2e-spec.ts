@@ -1,9 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { JwtConnectionGuard } from '../src/auth/jwt-connection.guard';
+import type { ExecutionContext } from '@nestjs/common';
+import { JwtAuthGuard } from '../src/auth/jwt-auth.guard';
 import { TokenSigner } from '../src/auth/token-signer';
 import { SystemClock } from '../src/common/clock';
-import type { Connection } from '../src/transport/connection';
-import type { ConnectionGuard, GuardVerdict } from '../src/transport/connection-guard';
 import { useApp } from './support/app';
 import { TestClient, type Closed } from './support/ws-client';
 
@@ -142,16 +141,19 @@ describe('JWT authentication', () => {
      * up remotely would be. `restore()` puts the synchronous guard back.
      */
     function deferGuard(): { decide: () => void; restore: () => void } {
-      const guard: ConnectionGuard = fixture.running.app.get(JwtConnectionGuard);
-      const check = guard.check.bind(guard);
+      // The instance @UseGuards resolved is the gateway module's own: spy on the class.
+      const { canActivate } = JwtAuthGuard.prototype;
       let decide!: () => void;
       const decided = new Promise<void>((resolve) => (decide = resolve));
       const spy = jest
-        .spyOn(guard, 'check')
-        .mockImplementation(async (connection: Connection, request): Promise<GuardVerdict> => {
+        .spyOn(JwtAuthGuard.prototype, 'canActivate')
+        .mockImplementation(async function (
+          this: JwtAuthGuard,
+          context: ExecutionContext,
+        ): Promise<boolean> {
           await decided;
-          return check(connection, request);
-        });
+          return canActivate.call(this, context);
+        } as unknown as JwtAuthGuard['canActivate']);
       return { decide, restore: () => spy.mockRestore() };
     }
 

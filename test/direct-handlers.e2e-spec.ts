@@ -1,13 +1,13 @@
-import { findDirectHandlers } from '../src/transport/direct-handlers';
+import { buildGatewayHandlers } from '../src/transport/gateway-handlers';
 import { useApp } from './support/app';
 
 describe('direct handlers (the hot path without Nest’s per-message wrapper)', () => {
   const fixture = useApp();
 
   it('calls handlers without enhancers directly and leaves DTO-validated ones to Nest', () => {
-    const direct = findDirectHandlers(fixture.running.app);
+    const gateways = buildGatewayHandlers(fixture.running.app);
     const summary = Object.fromEntries(
-      [...direct].map(([endpoint, handlers]) => [endpoint, [...handlers.keys()].sort()]),
+      [...gateways].map(([endpoint, { direct }]) => [endpoint.name, [...direct].sort()]),
     );
     expect(summary).toEqual({
       echo: ['text'],
@@ -17,5 +17,11 @@ describe('direct handlers (the hot path without Nest’s per-message wrapper)', 
       secure: ['text'],
       json: ['ping', 'pong'],
     });
+  });
+
+  it('runs JwtAuthGuard on every gateway once per connection, not per message', () => {
+    for (const [endpoint, { connectionGuard }] of buildGatewayHandlers(fixture.running.app)) {
+      expect([endpoint.name, connectionGuard !== undefined]).toEqual([endpoint.name, true]);
+    }
   });
 });

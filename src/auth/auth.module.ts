@@ -1,7 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { JwtConnectionGuard } from './jwt-connection.guard';
 import { SessionExpiry } from './session-expiry';
 import { SessionRefresh } from './session-refresh.service';
 import { TokenSigner } from './token-signer';
@@ -9,7 +8,7 @@ import { TokenVerifier } from './token-verifier';
 
 /**
  * Authentication: the token verifier and signer built from the validated JWT configuration, the
- * connection guard that applies them at the upgrade, and the session lifecycle (expiry, refresh).
+ * guard that applies them at the upgrade (JwtAuthGuard, on every gateway class), and the session lifecycle (expiry, refresh).
  * Time comes from the application's Clock (TransportModule), so tests can control it.
  */
 @Global()
@@ -27,8 +26,7 @@ import { TokenVerifier } from './token-verifier';
     },
     SessionExpiry,
     SessionRefresh,
-    JwtConnectionGuard,
   ],
-  exports: [TokenVerifier, TokenSigner, SessionExpiry, SessionRefresh, JwtConnectionGuard],
+  exports: [TokenVerifier, TokenSigner, SessionExpiry, SessionRefresh],
 })
 export class AuthModule {}

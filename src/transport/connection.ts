@@ -4,12 +4,9 @@ import type { Principal } from '../auth/principal';
 import type { TransportStats } from '../metrics/transport-stats';
 import { CloseCode, CloseReason } from '../protocol/close-codes';
 import type { EndpointDefinition } from '../protocol/endpoints';
-import type { DirectHandler } from './direct-handlers';
+import type { MessageHandler } from './gateway-handlers';
 import { type PreparedFrame, writePrepared } from './prepared-frame';
 import type { Batchable, WriteBatcher } from './write-batcher';
-
-/** A message handler as the transport calls it: Nest's wrapped gateway method bound to the socket. */
-export type BoundHandler = (data: unknown, event: string) => unknown;
 
 /** What every connection of one server shares: limits and counters. Set once at accept. */
 export interface ConnectionHost {
@@ -24,8 +21,7 @@ const SLOW_CONSUMER_GRACE_MS = 1000;
 const AS_TEXT = { binary: false } as const;
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
-const NO_HANDLERS: ReadonlyMap<string, BoundHandler> = new Map();
-const NO_DIRECT: ReadonlyMap<string, DirectHandler> = new Map();
+const NO_HANDLERS: ReadonlyMap<string, MessageHandler> = new Map();
 
 /**
  * A server-side WebSocket with the transport's per-connection state. The ws server instantiates
@@ -48,10 +44,11 @@ export class Connection<P extends Record<string, string> = Record<string, string
   principal: Principal | undefined = undefined;
   /** Cleared by each heartbeat sweep, set again by the peer's pong. */
   alive = true;
-  /** Set by the transport once the gateway has seen the connection: Nest-wrapped handlers. */
-  handlers: ReadonlyMap<string, BoundHandler> = NO_HANDLERS;
-  /** The endpoint's handlers called without Nest's wrapper (see direct-handlers.ts); shared. */
-  direct: ReadonlyMap<string, DirectHandler> = NO_DIRECT;
+  /**
+   * The gateway's message handlers (see gateway-handlers.ts), shared by every socket of the
+   * endpoint; set once the gateway has seen the connection.
+   */
+  handlers: ReadonlyMap<string, MessageHandler> = NO_HANDLERS;
   /** True while a handler for this connection has not settled; later frames wait in `backlog`. */
   inFlight = false;
   /** Frames that arrived while a handler was in flight, with their rate-limit verdicts. */

@@ -1,4 +1,4 @@
-import type { INestApplicationContext, Type } from '@nestjs/common';
+import type { Type } from '@nestjs/common';
 import {
   EXCEPTION_FILTERS_METADATA,
   GUARDS_METADATA,
@@ -6,22 +6,10 @@ import {
   PIPES_METADATA,
   ROUTE_ARGS_METADATA,
 } from '@nestjs/common/constants';
-import { MetadataScanner, ModulesContainer } from '@nestjs/core';
-import {
-  GATEWAY_OPTIONS,
-  MESSAGE_MAPPING_METADATA,
-  MESSAGE_METADATA,
-} from '@nestjs/websockets/constants';
-import type { EndpointName } from '../protocol/endpoints';
 import type { Connection } from './connection';
-import type { EndpointGatewayOptions } from './endpoint-gateway.decorator';
-import { WsErrorFilter } from './ws-error.filter';
 
 /** A gateway method called straight from the dispatcher, without Nest's per-message wrapper. */
 export type DirectHandler = (connection: Connection, data: unknown) => unknown;
-
-/** Per endpoint, the message handlers that can be called directly. */
-export type DirectHandlers = ReadonlyMap<EndpointName, ReadonlyMap<string, DirectHandler>>;
 
 const SOCKET = 0; // WsParamtype.SOCKET
 const PAYLOAD = 3; // WsParamtype.PAYLOAD
@@ -33,61 +21,30 @@ interface RouteArg {
 }
 
 /**
- * Finds the gateway handlers that Nest's per-message wrapper adds nothing to, and builds a plain
- * function for each.
+ * A plain function for a gateway handler that Nest's per-message wrapper would add nothing to,
+ * or undefined when the handler needs the wrapper.
  *
  * Nest wraps every @SubscribeMessage handler in an async context (guards, interceptors, pipes,
  * filters, parameter resolution), which costs several promises per message even when the
- * handler declares none of them. A handler qualifies for a direct call when it has no guards,
- * interceptors or pipes (on the method, the class or a parameter), no filter besides the
- * WsErrorFilter every endpoint gateway carries, and only @ConnectedSocket / @MessageBody
- * parameters. The transport reproduces WsErrorFilter itself for those (see replies.ts), so the
- * behaviour on the wire is the same; the application registers no global enhancers, which this
- * relies on. Handlers that do declare a pipe (the JSON payload DTOs) keep Nest's wrapper.
+ * handler declares none of them. A handler qualifies for a direct call when it has no method
+ * guards, no interceptors, pipes or exception filters (on the method, the class or a parameter),
+ * and only @ConnectedSocket / @MessageBody parameters. Guards on the class do not count: they run
+ * once per connection, never per message (see guard-scopes.ts). Global enhancers do not reach
+ * gateways (stock Nest), so they do not count either.
+ *
+ * The transport reproduces the rest of the wrapper for a direct handler (see replies.ts): a
+ * value, a promise or an observable is sent the same way, and an error reaches the client as
+ * WsErrorFilter would send it, so both paths put the same bytes on the wire.
  */
-export function findDirectHandlers(app: INestApplicationContext): DirectHandlers {
-  const scanner = new MetadataScanner();
-  const found = new Map<EndpointName, Map<string, DirectHandler>>();
-  for (const module of app.get(ModulesContainer).values()) {
-    for (const wrapper of module.providers.values()) {
-      const instance = wrapper.instance as object | undefined;
-      const metatype = wrapper.metatype as Type | undefined;
-      if (!instance || !metatype || !wrapper.isDependencyTreeStatic()) continue;
-      const options = Reflect.getMetadata(GATEWAY_OPTIONS, metatype) as
-        Partial<EndpointGatewayOptions> | undefined;
-      const endpoint = options?.endpoint;
-      if (!endpoint || !classQualifies(metatype)) continue;
-      const handlers = new Map<string, DirectHandler>();
-      const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
-      for (const methodName of scanner.getAllMethodNames(prototype)) {
-        const method = prototype[methodName] as (...args: unknown[]) => unknown;
-        if (!Reflect.getMetadata(MESSAGE_MAPPING_METADATA, method)) continue;
-        const message = Reflect.getMetadata(MESSAGE_METADATA, method) as string;
-        const handler = directHandler(instance, metatype, methodName, method);
-        if (handler) handlers.set(message, handler);
-      }
-      if (handlers.size > 0) found.set(endpoint.name, handlers);
-    }
-  }
-  return found;
-}
-
-function classQualifies(metatype: Type): boolean {
-  const filters = (Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, metatype) ?? []) as unknown[];
-  return (
-    isEmpty(Reflect.getMetadata(GUARDS_METADATA, metatype)) &&
-    isEmpty(Reflect.getMetadata(INTERCEPTORS_METADATA, metatype)) &&
-    isEmpty(Reflect.getMetadata(PIPES_METADATA, metatype)) &&
-    filters.every((filter) => filter === WsErrorFilter)
-  );
-}
-
-function directHandler(
+export function directHandlerFor(
   instance: object,
   metatype: Type,
   methodName: string,
   method: (...args: unknown[]) => unknown,
 ): DirectHandler | undefined {
+  for (const key of [INTERCEPTORS_METADATA, PIPES_METADATA, EXCEPTION_FILTERS_METADATA]) {
+    if (!isEmpty(Reflect.getMetadata(key, metatype))) return undefined;
+  }
   for (const key of [GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA]) {
     if (!isEmpty(Reflect.getMetadata(key, method))) return undefined;
   }

@@ -1,7 +1,5 @@
-import { applyDecorators, UseFilters } from '@nestjs/common';
 import { WebSocketGateway } from '@nestjs/websockets';
 import type { EndpointDefinition } from '../protocol/endpoints';
-import { WsErrorFilter } from './ws-error.filter';
 
 /** Gateway options as the Switchboard adapter receives them. */
 export interface EndpointGatewayOptions {
@@ -11,9 +9,10 @@ export interface EndpointGatewayOptions {
 
 /**
  * Declares a gateway for one endpoint of the contract: its path pattern reaches the adapter's
- * router, and errors reach the client through WsErrorFilter.
+ * router. Errors reach the client through WsErrorFilter's behaviour unless a filter declared with
+ * @UseFilters catches them first (see endpoint-exception-filters.ts).
  */
 export function EndpointGateway(endpoint: EndpointDefinition): ClassDecorator {
   const options: EndpointGatewayOptions = { path: endpoint.path, endpoint };
-  return applyDecorators(WebSocketGateway(options), UseFilters(WsErrorFilter));
+  return WebSocketGateway(options);
 }

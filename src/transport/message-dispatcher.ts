@@ -32,9 +32,10 @@ const MAX_BACKLOG = 64;
  * 3. the frame is decoded for the endpoint's format: text as is, JSON envelopes checked and
  *    routed by type (invalid JSON and unknown types are answered here); a JSON handler with a
  *    @Throttle / @SkipThrottle of its own has its limit checked here (MessageThrottles);
- * 4. the gateway handler runs and its result is sent, with the request id on JSON. Handlers
- *    without guards, interceptors or pipes are called directly (see direct-handlers.ts); the
- *    others, such as those validating a DTO, go through Nest's wrapped callback.
+ * 4. the gateway handler runs and its result is sent, with the request id on JSON: a value, a
+ *    promise's value, or every value of an observable, the next frame waiting until the last is
+ *    sent. Handlers without enhancers are called directly (see direct-handlers.ts); the others,
+ *    such as those validating a DTO, go through Nest's enhancers (see gateway-handlers.ts).
  */
 @Injectable()
 export class MessageDispatcher {
@@ -120,7 +121,7 @@ export class MessageDispatcher {
       return undefined;
     }
     const { envelope } = decoded;
-    if (!connection.direct.has(envelope.type) && !connection.handlers.has(envelope.type)) {
+    if (!connection.handlers.has(envelope.type)) {
       sendReply(connection, jsonError(JsonErrorMessage.unknownType, envelope.id));
       return undefined;
     }
@@ -138,8 +139,9 @@ export class MessageDispatcher {
   }
 
   /**
-   * Runs the handler for `event`: directly when it has no enhancers (a plain call, its reply
-   * sent before this returns), otherwise through Nest's wrapped callback (a promise).
+   * Runs the handler for `event`: a plain call when it has no enhancers (its reply sent before
+   * this returns if it answers a value), otherwise Nest's wrapper (a promise). Either way the
+   * promise returned, if any, settles once every reply of this message is sent.
    */
   private call(
     connection: Connection,
@@ -147,22 +149,18 @@ export class MessageDispatcher {
     data: unknown,
     id: RequestId | undefined,
   ): Promise<void> | undefined {
-    const direct = connection.direct.get(event);
-    if (direct) {
-      let result: unknown;
-      try {
-        result = direct(connection, data);
-      } catch (error) {
-        sendReply(connection, errorReplyFor(connection, error), id);
-        return undefined;
-      }
-      return settleReply(connection, result, id);
-    }
     const handler = connection.handlers.get(event);
     if (!handler) {
       this.logger.warn(`No handler for "${event}" on endpoint ${connection.endpoint.name}`);
       return undefined;
     }
-    return settleReply(connection, handler(data, event), id);
+    let result: unknown;
+    try {
+      result = handler(connection, data, event);
+    } catch (error) {
+      sendReply(connection, errorReplyFor(connection, error), id);
+      return undefined;
+    }
+    return settleReply(connection, result, id);
   }
 }

@@ -1,3 +1,4 @@
+import { isObservable, type Observable } from 'rxjs';
 import type { JsonValue } from '../bus/bus';
 import { jsonError, type RequestId } from '../protocol/json-messages';
 import type { FrameFormat } from '../protocol/endpoints';
@@ -6,25 +7,60 @@ import type { Connection } from './connection';
 import { toClientError } from './ws-error.filter';
 
 /**
- * Sends a handler's result: now for a value, on settlement for a promise (Nest wraps every
- * handler in an async function). Returns the promise the caller must wait for before handling
- * the connection's next message, or undefined when the reply is already sent.
+ * Sends a handler's result as stock Nest does: a value now; a promise's value once it settles
+ * (Nest wraps every handler in an async function); every value an observable emits, in order,
+ * until it completes (a promise of an observable is both). Returns the promise the caller must
+ * wait for before handling the connection's next message, or undefined when the replies are
+ * already sent (a value, an observable that completed synchronously).
  *
- * A rejection is answered with an error in the endpoint's shape (see WsErrorFilter).
+ * A rejection or an observable's error is answered with an error in the endpoint's shape (see
+ * WsErrorFilter). An observable still running when the socket closes is unsubscribed.
  */
 export function settleReply(
   connection: Connection,
   result: unknown,
   id?: RequestId,
 ): Promise<void> | undefined {
-  if (!(result instanceof Promise)) {
-    sendReply(connection, result, id);
-    return undefined;
+  if (result instanceof Promise) {
+    return result.then(
+      (value) => settleReply(connection, value, id),
+      (error: unknown) => sendReply(connection, errorReplyFor(connection, error), id),
+    );
   }
-  return result.then(
-    (value) => sendReply(connection, value, id),
-    (error: unknown) => sendReply(connection, errorReplyFor(connection, error), id),
-  );
+  if (typeof result === 'object' && result !== null && isObservable(result)) {
+    return streamReplies(connection, result, id);
+  }
+  sendReply(connection, result, id);
+  return undefined;
+}
+
+function streamReplies(
+  connection: Connection,
+  source: Observable<unknown>,
+  id: RequestId | undefined,
+): Promise<void> | undefined {
+  let done = false;
+  let settle: (() => void) | undefined;
+  const finish = () => {
+    done = true;
+    connection.off('close', onClose);
+    settle?.();
+  };
+  const onClose = () => {
+    subscription.unsubscribe();
+    finish();
+  };
+  const subscription = source.subscribe({
+    next: (value) => sendReply(connection, value, id),
+    error: (error: unknown) => {
+      sendReply(connection, errorReplyFor(connection, error), id);
+      finish();
+    },
+    complete: finish,
+  });
+  if (done) return undefined;
+  connection.on('close', onClose);
+  return new Promise((resolve) => (settle = resolve));
 }
 
 /**

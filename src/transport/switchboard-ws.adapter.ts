@@ -13,10 +13,10 @@ import { ErrorMessages } from '../protocol/text-messages';
 import { ConnectionLog, refusalReason } from '../logging/connection-log';
 import type { TransportStats } from '../metrics/transport-stats';
 import type { Admission } from './admission';
-import { Connection, type BoundHandler, type ConnectionHost } from './connection';
+import { Connection, type ConnectionHost } from './connection';
 import type { ConnectionGuard, GuardVerdict } from './connection-guard';
-import type { DirectHandlers } from './direct-handlers';
 import type { EndpointGatewayOptions } from './endpoint-gateway.decorator';
+import type { EndpointHandlers } from './gateway-handlers';
 import type { InstanceId } from './instance-id';
 import type { MessageDispatcher } from './message-dispatcher';
 import { PathRouter, type RouteMatch } from './path-router';
@@ -32,7 +32,10 @@ export interface SwitchboardAdapterDependencies {
   readonly connections: ConnectionRegistry;
   readonly dispatcher: MessageDispatcher;
   readonly instanceId: InstanceId;
-  /** Run in order on every accepted socket; the first refusal closes it with 1008. */
+  /**
+   * The transport's own checks (the id rule), run in order on every accepted socket before the
+   * guards of the gateway's class; the first refusal closes it with 1008.
+   */
   readonly guards: readonly ConnectionGuard[];
   readonly admission: Admission;
   readonly stats: TransportStats;
@@ -41,6 +44,8 @@ export interface SwitchboardAdapterDependencies {
 interface Route {
   readonly endpoint: EndpointDefinition;
   readonly server: WebSocketServer;
+  /** The transport's checks, then the gateway's class guards. */
+  readonly guards: readonly ConnectionGuard[];
 }
 
 /**
@@ -51,10 +56,13 @@ interface Route {
  *   An upgrade to no route gets HTTP 404 instead of the stock adapter's silent reset; Admission
  *   answers 403 (origin), 429 (per-IP limits) and 503 (draining, MAX_CONNECTIONS) before any
  *   WebSocket work.
- * - Connection guards (the id rule for path parameters, then authentication) run once the socket
- *   is open; a refusal closes it with 1008 and a reason, and the gateway never sees the socket.
+ * - Connection guards (the id rule for path parameters, then the guards declared on the gateway
+ *   class with @UseGuards, such as JwtAuthGuard) run once the socket is open; a refusal closes it
+ *   with 1008 and a reason, and the gateway never sees the socket.
  * - Frames go through MessageDispatcher with plain calls instead of a per-message RxJS pipeline;
- *   so do pings, which ws does not answer by itself (autoPong off).
+ *   so do pings, which ws does not answer by itself (autoPong off). The handlers are those of
+ *   buildGatewayHandlers, not the callbacks Nest binds per socket (which would run the class
+ *   guards again on every message).
  * - Frames over MAX_MESSAGE_BYTES are refused by ws itself (maxPayload) with 1009, before they
  *   are buffered.
  */
@@ -69,7 +77,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
   private readonly onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
   private readonly onPing: (this: WebSocket, data: Buffer) => void;
   private readonly host: ConnectionHost;
-  private direct: DirectHandlers = new Map();
+  private gateways: EndpointHandlers = new Map();
 
   constructor(
     app: INestApplicationContext,
@@ -106,30 +114,28 @@ export class SwitchboardWsAdapter extends WsAdapter {
       autoPong: false,
       WebSocket: Connection,
     });
-    this.router.add(endpoint.path, { endpoint, server });
+    const gateway = this.gateways.get(endpoint);
+    if (!gateway)
+      throw new Error(`No gateway handlers for ${endpoint.path}: see buildGatewayHandlers`);
+    const guards = gateway.connectionGuard
+      ? [...this.deps.guards, gateway.connectionGuard]
+      : this.deps.guards;
+    this.router.add(endpoint.path, { endpoint, server, guards });
     this.listen();
     return server;
   }
 
-  override bindMessageHandlers(client: Connection, handlers: MessageMappingProperties[]): void {
-    const direct = this.direct.get(client.endpoint.name);
-    if (direct) client.direct = direct;
-    // Nest binds every handler to every socket; keep only those that are not called directly, so
-    // an endpoint whose handlers are all direct costs no map per connection.
-    let map: Map<string, BoundHandler> | undefined;
-    for (const handler of handlers) {
-      const message = handler.message as string;
-      if (direct?.has(message)) continue;
-      (map ??= new Map()).set(message, handler.callback as BoundHandler);
-    }
-    if (map) client.handlers = map;
+  /** Nest's per-socket callbacks are not used: see buildGatewayHandlers. */
+  override bindMessageHandlers(client: Connection, _handlers: MessageMappingProperties[]): void {
+    const gateway = this.gateways.get(client.endpoint);
+    if (gateway) client.handlers = gateway.messages;
     client.on('message', this.onMessage);
     client.on('ping', this.onPing);
   }
 
-  /** Handlers to call without Nest's per-message wrapper; see findDirectHandlers. */
-  useDirectHandlers(direct: DirectHandlers): void {
-    this.direct = direct;
+  /** What runs for each endpoint (see buildGatewayHandlers); before the gateways bind. */
+  useGatewayHandlers(gateways: EndpointHandlers): void {
+    this.gateways = gateways;
   }
 
   override async dispose(): Promise<void> {
@@ -207,7 +213,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
   }
 
   private accept(connection: Connection, request: IncomingMessage, match: RouteMatch<Route>): void {
-    const { endpoint, server } = match.value;
+    const { endpoint } = match.value;
     connection.id = this.deps.instanceId.nextConnectionId();
     connection.endpoint = endpoint;
     connection.params = match.params;
@@ -221,7 +227,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
     connection.once('close', (code: number) => this.closed(connection, code));
     this.connectionLog.open({ endpoint: endpoint.name, id: connection.id });
 
-    this.admit(connection, request, server, 0);
+    this.admit(connection, request, match.value, 0);
   }
 
   /**
@@ -232,10 +238,10 @@ export class SwitchboardWsAdapter extends WsAdapter {
   private admit(
     connection: Connection,
     request: IncomingMessage,
-    server: WebSocketServer,
+    route: Route,
     index: number,
   ): void {
-    const { guards } = this.deps;
+    const { guards, server } = route;
     for (let i = index; i < guards.length; i++) {
       const verdict = guards[i].check(connection, request);
       if (verdict instanceof Promise) {
@@ -243,7 +249,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
         verdict.then(
           (answer) => {
             if (this.refused(connection, answer)) connection.resume();
-            else this.admit(connection, request, server, i + 1);
+            else this.admit(connection, request, route, i + 1);
           },
           (error: unknown) => {
             this.log.error(`Connection guard failed on ${connection.id}`, error as Error);

@@ -39,7 +39,18 @@ function counting<T extends object>(target: T, reads: { count: number }): T {
 const wide = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
 
 describe('WsValidationPipe', () => {
-  const pipe = new WsValidationPipe();
+  const validation = new WsValidationPipe();
+  /** The pipe's answer as a promise, whether it came synchronously or not. */
+  const pipe = {
+    transform: (value: unknown, metadata: ArgumentMetadata) =>
+      Promise.resolve().then(() => validation.transform(value, metadata)),
+  };
+
+  it('answers synchronously for a DTO without asynchronous validators', () => {
+    const payload = { channel: 'news' };
+    expect(validation.transform(payload, as(ChannelDto))).toBe(payload);
+    expect(() => validation.transform({ channel: 1 }, as(ChannelDto))).toThrow(WsException);
+  });
 
   it('passes a valid payload through as the same object, untouched', async () => {
     const payload = JSON.parse(

@@ -1,6 +1,12 @@
-import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
+import type { ArgumentMetadata, PipeTransform } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
-import { getMetadataStorage } from 'class-validator';
+import {
+  getMetadataStorage,
+  validate,
+  type ValidationError,
+  type ValidatorOptions,
+  validateSync,
+} from 'class-validator';
 import type { JsonValue } from '../bus/bus';
 import { payloadBoundViolation } from '../limits/payload-limits';
 import { JsonErrorMessage } from '../protocol/json-messages';
@@ -24,47 +30,84 @@ import type { ClientErrorBody } from './ws-error.filter';
  * The handler receives the payload exactly as the client sent it: nothing is copied into it or
  * deleted from it (`__proto__` and `constructor` keys of a published message stay as sent).
  */
-export class WsValidationPipe extends ValidationPipe {
-  constructor() {
-    super({
-      forbidUnknownValues: true,
-      // The errors are flattened to {field, message}; the objects they were found in are not kept.
-      validationError: { target: false, value: false },
-    });
-  }
+export class WsValidationPipe implements PipeTransform {
+  private readonly options: ValidatorOptions = {
+    forbidUnknownValues: true,
+    // The errors are flattened to {field, message}; the objects they were found in are not kept.
+    validationError: { target: false, value: false },
+  };
 
-  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+  /**
+   * Synchronous unless the DTO declares an asynchronous validator: a payload then costs no
+   * promise (Nest's ValidationPipe always awaits class-validator's `validate`).
+   */
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
     const violation = payloadBoundViolation(value);
     if (violation !== undefined) throw validationFailed([{ field: 'payload', message: violation }]);
     const { metatype } = metadata;
-    if (!metatype || !this.toValidate(metadata)) return value;
-    const errors = await this.validate(declaredFields(metatype, value), this.validatorOptions);
-    if (errors.length > 0) throw validationFailed(flatten(errors, 'payload'));
-    return value;
+    if (!metatype || !toValidate(metadata)) return value;
+    const dto = dtoOf(metatype);
+    const entity = declaredFields(dto, value);
+    if (dto.async) {
+      return validate(entity, this.options).then((errors) => checked(value, errors));
+    }
+    return checked(value, validateSync(entity, this.options));
   }
 }
 
-/** The DTO's validated property names, inherited ones included; read once per class. */
-const declaredNames = new WeakMap<abstract new () => unknown, readonly string[]>();
+/** ValidationPipe's rule: primitives and built-in classes are not DTOs. */
+const NOT_DTOS: readonly unknown[] = [String, Boolean, Number, Array, Object, Buffer, Date];
 
-function namesOf(metatype: abstract new () => unknown): readonly string[] {
-  let names = declaredNames.get(metatype);
-  if (names === undefined) {
-    const metadata = getMetadataStorage().getTargetValidationMetadatas(metatype, '', false, false);
-    names = [...new Set(metadata.map((entry) => entry.propertyName))];
-    declaredNames.set(metatype, names);
+function toValidate({ metatype, type }: ArgumentMetadata): boolean {
+  return type !== 'custom' && !NOT_DTOS.includes(metatype);
+}
+
+function checked(value: unknown, errors: ValidationError[]): unknown {
+  if (errors.length > 0) throw validationFailed(flatten(errors, 'payload'));
+  return value;
+}
+
+type DtoClass = abstract new () => unknown;
+
+/** What the pipe reads once per DTO class: its validated property names and whether any of its
+ * validators is asynchronous (validateSync would skip those). */
+interface Dto {
+  readonly metatype: DtoClass;
+  readonly names: readonly string[];
+  readonly async: boolean;
+}
+
+const dtos = new WeakMap<DtoClass, Dto>();
+
+function dtoOf(metatype: DtoClass): Dto {
+  let dto = dtos.get(metatype);
+  if (dto === undefined) {
+    const storage = getMetadataStorage();
+    const metadata = storage.getTargetValidationMetadatas(metatype, '', false, false);
+    dto = {
+      metatype,
+      names: [...new Set(metadata.map((entry) => entry.propertyName))],
+      async: metadata.some(
+        (entry) =>
+          entry.constraintCls !== undefined &&
+          storage
+            .getTargetValidatorConstraints(entry.constraintCls)
+            .some((constraint) => constraint.async),
+      ),
+    };
+    dtos.set(metatype, dto);
   }
-  return names;
+  return dto;
 }
 
 /**
- * An instance of `metatype` with the declared fields `value` has as own properties. Anything
- * but a plain object (an array, a primitive, no payload) has none of them.
+ * An instance of the DTO with the declared fields `value` has as own properties. Anything but a
+ * plain object (an array, a primitive, no payload) has none of them.
  */
-function declaredFields(metatype: abstract new () => unknown, value: unknown): object {
+function declaredFields({ metatype, names }: Dto, value: unknown): object {
   const entity = Object.create(metatype.prototype as object) as Record<string, unknown>;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return entity;
-  for (const name of namesOf(metatype)) {
+  for (const name of names) {
     if (Object.hasOwn(value, name)) entity[name] = (value as Record<string, unknown>)[name];
   }
   return entity;

@@ -1,3 +1,4 @@
+import { UseGuards } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -5,6 +6,7 @@ import {
   type OnGatewayDisconnect,
   SubscribeMessage,
 } from '@nestjs/websockets';
+import { JwtAuthGuard } from '../../auth/jwt-auth.guard';
 import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
 import { TextMessages } from '../../protocol/text-messages';
 import { Topics } from '../../protocol/topics';
@@ -19,6 +21,7 @@ type ChatConnection = Connection<{ clientId: string }>;
  * everyone, the sender included, as "Client {id}: {text}"; a departure as "Client {id} left".
  */
 @EndpointGateway(Endpoints.chat)
+@UseGuards(JwtAuthGuard)
 export class ChatGateway implements OnGatewayConnection, OnGatewayDisconnect {
   constructor(private readonly pubsub: PubSubService) {}
 

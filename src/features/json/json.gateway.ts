@@ -1,4 +1,6 @@
+import { UseGuards } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websockets';
+import { JwtAuthGuard } from '../../auth/jwt-auth.guard';
 import { SessionRefresh } from '../../auth/session-refresh.service';
 import { Endpoints } from '../../protocol/endpoints';
 import { normaliseId } from '../../protocol/ids';
@@ -23,6 +25,7 @@ import { resumePointOf } from './dto/resume-point';
  * by type and echoes `id` on every reply; each handler validates its payload with a DTO.
  */
 @EndpointGateway(Endpoints.json)
+@UseGuards(JwtAuthGuard)
 export class JsonGateway {
   constructor(
     private readonly channels: ChannelsService,

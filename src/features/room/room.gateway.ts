@@ -1,9 +1,11 @@
+import { UseGuards } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
   type OnGatewayConnection,
   SubscribeMessage,
 } from '@nestjs/websockets';
+import { JwtAuthGuard } from '../../auth/jwt-auth.guard';
 import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
 import { Topics } from '../../protocol/topics';
 import { PubSubService } from '../../pubsub/pubsub.service';
@@ -18,6 +20,7 @@ type RoomConnection = Connection<{ roomId: string }>;
  * drops a socket from every topic when it closes.
  */
 @EndpointGateway(Endpoints.room)
+@UseGuards(JwtAuthGuard)
 export class RoomGateway implements OnGatewayConnection {
   constructor(private readonly pubsub: PubSubService) {}
 

@@ -1,4 +1,6 @@
+import { UseGuards } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websockets';
+import { JwtAuthGuard } from '../../auth/jwt-auth.guard';
 import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
 import { TextMessages } from '../../protocol/text-messages';
 import type { Connection } from '../../transport/connection';
@@ -9,6 +11,7 @@ import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
  * sockets with 1008 before this gateway sees them); greets the token's name.
  */
 @EndpointGateway(Endpoints.secure)
+@UseGuards(JwtAuthGuard)
 export class SecureGateway {
   @SubscribeMessage(TEXT_EVENT)
   greet(@ConnectedSocket() client: Connection, @MessageBody() text: string): string {

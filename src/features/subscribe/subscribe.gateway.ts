@@ -1,9 +1,11 @@
+import { UseGuards } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
   type OnGatewayConnection,
   SubscribeMessage,
 } from '@nestjs/websockets';
+import { JwtAuthGuard } from '../../auth/jwt-auth.guard';
 import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
 import type { Connection } from '../../transport/connection';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
@@ -18,6 +20,7 @@ type SubscribeConnection = Connection<{ channel: string }>;
  * included, on /ws/subscribe and /ws/json alike. Leaving happens when the socket closes.
  */
 @EndpointGateway(Endpoints.subscribe)
+@UseGuards(JwtAuthGuard)
 export class SubscribeGateway implements OnGatewayConnection {
   constructor(private readonly channels: ChannelsService) {}
 
