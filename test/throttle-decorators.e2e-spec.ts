@@ -117,7 +117,7 @@ describe(`@Throttle / @SkipThrottle on gateways (RATE_LIMIT_MAX=${MAX})`, () => 
 
   it('/ws/json: a frame waiting behind a handler in flight holds a place in the class budget until it is routed', async () => {
     const client = await clients.open(P.json);
-    // 1 is routed at once and runs through Nest's wrapper (asynchronous); 2 to 6 arrive while
+    // 1 is routed at once and its handler is asynchronous; 2 to 6 arrive while
     // it is in flight and are counted on arrival: 2 holds a place, so 6 is the fifth of four.
     sendRequest(client, 'scarcePiped', 'x', 1);
     sendRequest(client, 'scarcePiped', 'y', 2);

@@ -323,6 +323,24 @@ describe('RedisBus', () => {
     expect(subscriber().commands).toEqual([['SUBSCRIBE', 'p:t']]);
   });
 
+  it('leaves no unhandled rejection when an UNSUBSCRIBE fails (the connection dropped)', async () => {
+    const unhandled = jest.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      bothUp();
+      const listener = jest.fn();
+      bus.subscribe('t', listener);
+      await settle();
+      subscriber().failure = new Error('Connection is closed.');
+      bus.unsubscribe('t', listener);
+      await settle();
+      await settle();
+      expect(unhandled).not.toHaveBeenCalled();
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+  });
+
   it('logs one warning per outage, whatever the retries, and one line when it ends', () => {
     bothUp();
     expect(log).toHaveBeenCalledWith('Connected to Redis (channel prefix "p:")');

@@ -310,7 +310,11 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
         throw error;
       },
     );
-    if (!wanted) return;
+    if (!wanted) {
+      // onSyncFailed has dealt with a failure; nobody waits on an unsubscribe.
+      settled.catch(() => undefined);
+      return;
+    }
     this.pendingSubscriptions.set(topic, settled);
     const forget = () => {
       if (this.pendingSubscriptions.get(topic) === settled) this.pendingSubscriptions.delete(topic);

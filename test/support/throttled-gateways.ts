@@ -77,10 +77,14 @@ class JsonThrottledGateway {
     return { type: 'scarce', data: {} };
   }
 
-  /** Goes through Nest's wrapper (a pipe): the limit holds on that path too. */
+  /**
+   * Goes through Nest's wrapper (a pipe): the limit holds on that path too. Asynchronous, so the
+   * frames after it wait behind it (a handler that answers synchronously holds nothing).
+   */
   @SubscribeMessage('scarcePiped')
   @Throttle({ default: { limit: 2, ttl: 60_000 } })
-  scarcePiped(@MessageBody('payload', new DefaultValuePipe('none')) payload: unknown) {
+  async scarcePiped(@MessageBody('payload', new DefaultValuePipe('none')) payload: unknown) {
+    await Promise.resolve();
     return { type: 'scarcePiped', data: { payload } };
   }
 }
