@@ -1,6 +1,7 @@
 /**
- * Two projects, each runnable alone: `unit` (specs beside the code, fakes allowed) and `e2e`
- * (test/, the real AppModule on port 0 and real ws clients).
+ * Three projects, each runnable alone: `unit` (specs beside the code, fakes allowed), `e2e`
+ * (test/, the real AppModule on port 0 and real ws clients) and `client` (test/client: the
+ * client package in client/ against the real server, and its packaging).
  * @type {import('jest').Config}
  */
 // Transpile only (isolatedModules in tsconfig.json): `npm run typecheck` does the type-checking.
@@ -25,8 +26,23 @@ module.exports = {
       rootDir: '.',
       roots: ['<rootDir>/test'],
       testRegex: '.*\\.e2e-spec\\.ts$',
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/client/'],
       transform: tsJest,
       moduleFileExtensions: ['js', 'json', 'ts'],
+      // The console serves the client's browser bundle: build it when a checkout has none.
+      globalSetup: '<rootDir>/test/support/client-bundle.ts',
+    },
+    {
+      displayName: 'client',
+      testEnvironment: 'node',
+      rootDir: '.',
+      roots: ['<rootDir>/test/client'],
+      testRegex: '.*\\.spec\\.ts$',
+      transform: tsJest,
+      // client/src imports its siblings as './x.js' (ESM); here they are the .ts sources.
+      moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+      moduleFileExtensions: ['js', 'json', 'ts'],
+      globalSetup: '<rootDir>/test/support/client-bundle.ts',
     },
   ],
 };
