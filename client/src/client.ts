@@ -164,6 +164,18 @@ export class SwitchboardClient {
    * sent when the socket drops is rejected with `disconnected`, never resent.
    */
   request<T extends RequestType>(type: T, payload: RequestPayloads[T]): Promise<ReplyData[T]> {
+    return this.call(type, payload);
+  }
+
+  /**
+   * `request`, with `onReply` run as the reply is read: before any later frame, which a promise
+   * continuation would not be.
+   */
+  private call<T extends RequestType>(
+    type: T,
+    payload: RequestPayloads[T],
+    onReply?: (data: ReplyData[T]) => void,
+  ): Promise<ReplyData[T]> {
     return new Promise((resolve, reject) => {
       if (this.state === 'closed') return reject(new SwitchboardError('closed', 'Client closed'));
       const id = this.nextId++;
@@ -172,7 +184,14 @@ export class SwitchboardClient {
         this.forget(id);
         reject(new SwitchboardError('timeout', `No reply to ${type} in time`));
       }, this.options.requestTimeoutMs ?? 10_000);
-      const pending: Pending = { resolve, reject, timer };
+      const pending: Pending = {
+        resolve: (data: ReplyData[T]) => {
+          onReply?.(data);
+          resolve(data);
+        },
+        reject,
+        timer,
+      };
       if (this.state === 'open') this.socket?.send(frame);
       else if (this.queue.length >= (this.options.maxQueued ?? 100)) {
         clearTimeout(timer);
@@ -197,13 +216,12 @@ export class SwitchboardClient {
     subscription.hold();
     try {
       const since = subscription.since();
-      const data = await this.request(
-        'subscribe',
-        since ? { channel: subscription.channel, since } : { channel: subscription.channel },
-      );
-      if (this.subscriptions.get(subscription.channel) !== subscription) return;
-      if (!subscription.applySubscribed(data))
-        this.emit('gap', { channel: subscription.channel, reason: 'not recovered' });
+      const { channel } = subscription;
+      await this.call('subscribe', since ? { channel, since } : { channel }, (data) => {
+        if (this.subscriptions.get(channel) !== subscription) return;
+        if (!subscription.applySubscribed(data))
+          this.emit('gap', { channel, reason: 'not recovered' });
+      });
     } catch (error) {
       subscription.release();
       throw error;
