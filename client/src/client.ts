@@ -403,7 +403,9 @@ export class SwitchboardClient {
     clearTimeout(this.refreshTimer);
     const expiry = this.token && this.options.getToken ? tokenExpiryMs(this.token) : undefined;
     if (expiry === undefined || this.state !== 'open') return;
-    const delay = Math.max(0, expiry - Date.now() - (this.options.refreshMarginMs ?? 30_000));
+    // A token that lives less than the margin is refreshed halfway, not over and over.
+    const left = expiry - Date.now();
+    const delay = Math.max(left / 2, left - (this.options.refreshMarginMs ?? 30_000));
     this.refreshTimer = setTimeout(() => {
       void (async () => {
         try {

@@ -25,7 +25,7 @@ export class ScriptedServer {
       const frames: unknown[] = [];
       scripted.received.push(frames);
       scripted.sockets.push(socket);
-      socket.on('message', (data) => frames.push(JSON.parse(String(data))));
+      socket.on('message', (data) => frames.push(JSON.parse((data as Buffer).toString())));
       script(socket, scripted.sockets.length);
     });
     return scripted;
@@ -65,7 +65,7 @@ export interface Request {
 
 /** Calls `onRequest` with each request the client sends on `socket`. */
 export function onRequests(socket: WebSocket, onRequest: (request: Request) => void): void {
-  socket.on('message', (data) => onRequest(JSON.parse(String(data)) as Request));
+  socket.on('message', (data) => onRequest(JSON.parse((data as Buffer).toString()) as Request));
 }
 
 export function reply(socket: WebSocket, type: string, data: unknown, id?: number): void {
