@@ -92,7 +92,7 @@ export interface RequestFrame<T extends RequestType = RequestType> {
 /** Every frame the client sends and the server sends, by its AsyncAPI message name. */
 export interface ProtocolMessages {
   PingRequest: RequestFrame<'ping'>;
-  PongAnswer: { type: 'pong' };
+  PongAnswer: { type: 'pong'; id?: RequestId };
   SubscribeRequest: RequestFrame<'subscribe'>;
   UnsubscribeRequest: RequestFrame<'unsubscribe'>;
   PublishRequest: RequestFrame<'publish'>;
