@@ -48,6 +48,8 @@ export interface ClientOptions extends BackoffOptions {
   refreshMarginMs?: number;
   /** Requests held while not connected; more are rejected with `queue-full`. Default 100. */
   maxQueued?: number;
+  /** Sees every text frame in (`in`) and out (`out`): for logs and debugging tools. */
+  logger?: (direction: 'in' | 'out', text: string) => void;
   /** For tests: the source of backoff jitter. */
   random?: () => number;
 }
@@ -142,7 +144,7 @@ export class SwitchboardClient {
   }
 
   ping(): Promise<ReplyData['ping']> {
-    return this.request('ping', {});
+    return this.request('ping', undefined);
   }
 
   /** Moves the session's deadline with `token`, which the client also uses from now on. */
@@ -151,6 +153,18 @@ export class SwitchboardClient {
     this.token = token;
     this.scheduleRefresh();
     return reply;
+  }
+
+  /**
+   * Sends `text` as is on the open socket, outside the client's bookkeeping: no id, no queue,
+   * no reply matched. A debugging aid (the console sends hand-written frames with it); false
+   * when there is no open socket.
+   */
+  sendFrame(text: string): boolean {
+    if (this.state !== 'open' || !this.socket) return false;
+    this.options.logger?.('out', text);
+    this.socket.send(text);
+    return true;
   }
 
   /** Closes for good: pending and queued requests are rejected with `closed`. */
@@ -192,7 +206,7 @@ export class SwitchboardClient {
         reject,
         timer,
       };
-      if (this.state === 'open') this.socket?.send(frame);
+      if (this.state === 'open') this.sendFrame(frame);
       else if (this.queue.length >= (this.options.maxQueued ?? 100)) {
         clearTimeout(timer);
         return reject(new SwitchboardError('queue-full', 'Too many requests while reconnecting'));
@@ -254,14 +268,18 @@ export class SwitchboardClient {
       this.setState('open');
       for (const id of this.queue.splice(0)) {
         const pending = this.pending.get(id);
-        if (pending?.frame) socket.send(pending.frame);
+        if (pending?.frame) this.sendFrame(pending.frame);
         if (pending) pending.frame = undefined;
       }
       this.scheduleRefresh();
       for (const subscription of this.subscriptions.values())
         if (subscription.active) this.resubscribeInBackground(subscription);
     };
-    socket.onmessage = (event) => this.receive(String(event.data));
+    socket.onmessage = (event) => {
+      const text = String(event.data);
+      this.options.logger?.('in', text);
+      this.receive(text);
+    };
     socket.onclose = (event) => this.dropped(socket, event.code, event.reason, usedToken);
     socket.onerror = () => undefined;
   }
@@ -292,7 +310,10 @@ export class SwitchboardClient {
     } catch {
       return this.emit('error', new Error('Unreadable frame from the server'));
     }
-    if (frame.type === 'ping' && !('id' in frame)) return this.socket?.send('{"type":"pong"}');
+    if (frame.type === 'ping' && !('id' in frame)) {
+      this.sendFrame('{"type":"pong"}');
+      return;
+    }
     if (frame.type === 'message')
       return this.subscriptions.get(frame.data.channel)?.receive(frame.data);
     if (frame.type === 'unsubscribed' && frame.data.reason && frame.id === undefined) {

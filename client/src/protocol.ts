@@ -22,7 +22,8 @@ export interface Publication {
 
 /** The payload of each request type. */
 export interface RequestPayloads {
-  ping: Record<string, never>;
+  /** ping takes none. */
+  ping: undefined;
   subscribe: { channel: string; since?: Since };
   unsubscribe: { channel: string };
   publish: { channel: string; message: JsonValue };
@@ -83,11 +84,10 @@ export interface ReplyData {
 
 export type RequestType = keyof RequestPayloads;
 
-export interface RequestFrame<T extends RequestType = RequestType> {
+export type RequestFrame<T extends RequestType = RequestType> = {
   type: T;
-  payload: RequestPayloads[T];
   id?: RequestId;
-}
+} & (RequestPayloads[T] extends undefined ? unknown : { payload: RequestPayloads[T] });
 
 /** Every frame the client sends and the server sends, by its AsyncAPI message name. */
 export interface ProtocolMessages {
