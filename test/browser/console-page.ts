@@ -5,7 +5,8 @@ export const PAGE_WAIT_MS = 5000;
 
 export type EndpointName = 'echo' | 'chat' | 'room' | 'subscribe' | 'secure' | 'json';
 export type Direction = 'in' | 'out' | 'event' | 'error';
-export type SocketState = 'idle' | 'connecting' | 'open' | 'closing' | 'closed' | 'error';
+export type SocketState =
+  'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed' | 'error';
 
 export interface ConnectOptions {
   /** The client id, room id or channel of the endpoints that take one. */
