@@ -101,12 +101,19 @@ export class SwitchboardClient {
   private silenceTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly urls: string[];
+  private readonly Socket: WebSocketConstructor;
 
   constructor(
     url: string | string[],
     private readonly options: ClientOptions = {},
   ) {
     this.urls = Array.isArray(url) ? url : [url];
+    if (this.urls.length === 0) throw new TypeError('No URL to connect to');
+    const Socket =
+      options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Socket)
+      throw new TypeError('No global WebSocket here: pass the WebSocket option (ws in Node)');
+    this.Socket = Socket;
     this.token = options.token;
     this.open('connecting');
   }
@@ -255,12 +262,16 @@ export class SwitchboardClient {
       return this.retry();
     }
     if (this.state === 'closed') return;
-    const Socket =
-      this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!Socket) throw new Error('No WebSocket implementation: pass the WebSocket option');
     const url = this.urls[this.urlIndex % this.urls.length];
     const usedToken = this.token;
-    const socket = new Socket(withToken(url, usedToken));
+    let socket: WebSocketLike;
+    try {
+      socket = new this.Socket(withToken(url, usedToken));
+    } catch (error) {
+      // A URL the implementation refuses (a bad scheme, say) will not get better: stop.
+      this.emit('error', error as Error);
+      return this.stop(CloseCodes.abnormal);
+    }
     this.socket = socket;
     this.watchSilence();
     socket.onopen = () => {

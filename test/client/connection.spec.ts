@@ -141,6 +141,14 @@ describe('SwitchboardClient connection', () => {
     expect(server.connections).toBe(1);
   });
 
+  it('refuses an empty URL list at once, and stops when the WebSocket refuses the URL', async () => {
+    expect(() => nodeClient([])).toThrow('No URL to connect to');
+    client = nodeClient('ftp://127.0.0.1/ws/json');
+    // Refused in the constructor's first attempt, before a listener could be added.
+    expect(client.state).toBe('closed');
+    await expect(client.ping()).rejects.toMatchObject({ code: 'closed' });
+  });
+
   describe('requests', () => {
     it('resolves with the reply carrying its id, and rejects with the server error', async () => {
       server = await ScriptedServer.start((socket) =>
