@@ -1,8 +1,13 @@
-import type { JsonValue, SwitchboardClient } from '../../client/src/index.js';
-import { describeWithRedis, uniquePrefix } from '../support/redis';
-import { ensureBuilt, startServerProcess, type ServerProcess } from '../support/server-process';
-import { withTimeout } from '../support/wait';
-import { nodeClient, reach, untilReady } from './support';
+import type { SwitchboardClient } from '../../client/src/index.js';
+import { describeWithRedis } from '../support/redis';
+import {
+  nodeClient,
+  publishAcrossKill,
+  reach,
+  useTwoServerProcesses,
+  waitUntil,
+  type Acknowledged,
+} from './support';
 
 /**
  * The client's promise against two real server processes on one Redis: an instance killed
@@ -10,81 +15,41 @@ import { nodeClient, reach, untilReady } from './support';
  * its last offset, and its handler sees every acknowledged publication exactly once, in order.
  */
 describeWithRedis('client failover between two instances', (redis) => {
-  let a: ServerProcess | undefined;
-  let b: ServerProcess | undefined;
+  const { a, b, jsonUrl } = useTwoServerProcesses(() => redis().url);
   const clients: SwitchboardClient[] = [];
 
-  beforeAll(async () => {
-    ensureBuilt();
-    const env = {
-      REDIS_URL: redis().url,
-      REDIS_PREFIX: uniquePrefix(),
-      RATE_LIMIT_MAX: '1000000',
-      HISTORY_SIZE: '1000',
-    };
-    [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-    await Promise.all([untilReady(a.port), untilReady(b.port)]);
-  }, 60_000);
-
-  afterAll(async () => {
+  afterAll(() => {
     for (const client of clients) client.close();
-    for (const server of [a, b]) server?.kill();
-    await Promise.all([a?.exited, b?.exited]);
   });
 
   it('receives every acknowledged publication exactly once, in order, across a kill', async () => {
-    const urlOf = (server?: ServerProcess) => `ws://127.0.0.1:${server?.port}/ws/json`;
-    const subscriber = nodeClient([urlOf(a), urlOf(b)]);
-    const publisher = nodeClient(urlOf(b));
+    const subscriber = nodeClient([jsonUrl(a()), jsonUrl(b())]);
+    const publisher = nodeClient(jsonUrl(b()));
     clients.push(subscriber, publisher);
     const states: string[] = [];
     subscriber.on('state', (state) => states.push(state));
     const gaps: string[] = [];
     subscriber.on('gap', ({ channel }) => gaps.push(channel));
-
-    const received: { offset: number | undefined; message: JsonValue }[] = [];
-    let onReceived = () => undefined as void;
-    await subscriber.subscribe('failover', (message, offset) => {
-      received.push({ offset, message });
-      onReceived();
-    });
+    const received: Acknowledged[] = [];
+    await subscriber.subscribe('failover', (message, offset) => received.push({ offset, message }));
 
     const TOTAL = 200;
-    const KILL_AT = 60;
-    const acknowledged: { offset: number | undefined; message: JsonValue }[] = [];
-    for (let n = 1; n <= TOTAL; n++) {
-      const reply = await publisher.publish('failover', { n });
-      acknowledged.push({ offset: reply.offset, message: { n } });
-      if (n === KILL_AT) {
-        // Only once the subscriber is mid-stream on A.
-        await withTimeout(
-          new Promise<void>((resolve) => {
-            onReceived = () => {
-              if (received.length >= KILL_AT) resolve();
-            };
-            onReceived();
-          }),
-          5000,
-          'the subscriber to receive the first publications',
-        );
-        a?.kill();
-      }
-    }
-    await withTimeout(
-      new Promise<void>((resolve) => {
-        onReceived = () => {
-          if (received.length >= TOTAL) resolve();
-        };
-        onReceived();
-      }),
-      10_000,
-      `all ${TOTAL} publications (got ${received.length})`,
-    );
+    const acknowledged = await publishAcrossKill({
+      publisher,
+      channel: 'failover',
+      total: TOTAL,
+      killAt: 60,
+      subscriberReceived: (count) =>
+        waitUntil(() => received.length >= count, `${count} publications on A`),
+      kill: () => a().kill(),
+    });
+    await waitUntil(() => received.length >= TOTAL, `all ${TOTAL} publications`);
+
     expect(received).toEqual(acknowledged);
     expect(acknowledged.map((p) => p.offset)).toEqual(
       Array.from({ length: TOTAL }, (_, i) => (acknowledged[0].offset ?? 0) + i),
     );
-    expect(states).toEqual(expect.arrayContaining(['reconnecting', 'open']));
+    expect(states).toEqual(['open', 'reconnecting', 'open']);
     expect(gaps).toEqual([]);
     await reach(subscriber, 'open');
   });
