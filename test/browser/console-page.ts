@@ -100,6 +100,16 @@ export class ConsolePage {
       .allTextContents();
   }
 
+  /** The offsets shown beside the channel messages received so far (`#1`…), in order. */
+  offsets(): Promise<string[]> {
+    return this.page.getByTestId('log-offset').allTextContents();
+  }
+
+  /** The subscribed channels as the State panel lists them (`news: offset 2`). */
+  channels(): Promise<string[]> {
+    return this.page.getByTestId('channel').allTextContents();
+  }
+
   /** The close code and reason the page shows, once the socket has closed. */
   async closeInfo(): Promise<{ code: string; reason: string }> {
     await this.waitForState('closed');
