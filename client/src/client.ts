@@ -276,6 +276,7 @@ export class SwitchboardClient {
     this.watchSilence();
     socket.onopen = () => {
       this.attempt = 0;
+      this.watchSilence();
       this.setState('open');
       for (const id of this.queue.splice(0)) {
         const pending = this.pending.get(id);
