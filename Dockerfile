@@ -3,12 +3,16 @@
 # Node 24 LTS, the line CI tests the image's runtime on (.ci/node24 pins the same major).
 ARG NODE_VERSION=24
 
-# ---- build: every dependency, then compile src/ to dist/
+# ---- build: every dependency, then the client (its browser bundle goes into the console) and
+# src/ to dist/
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
+# client/ is an npm workspace: npm ci needs its package.json beside the lockfile.
 COPY package.json package-lock.json ./
+COPY client/package.json ./client/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY client ./client
 COPY src ./src
 RUN npm run build
 
@@ -18,6 +22,7 @@ ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY client/package.json ./client/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The official image's unprivileged user; the files above stay root-owned, so read-only to it.

@@ -1,13 +1,16 @@
 /**
- * Four projects, each runnable alone (`npm run test:<name>`), all run by `npm test`:
+ * Five projects, each runnable alone (`npm run test:<name>`), all run by `npm test`:
  * - `unit`: specs beside the code (src/), built from fakes and injected clocks;
  * - `e2e`: test/, the real AppModule on port 0 and real ws clients;
  * - `redis`: test/redis/, several instances against a real Redis (REDIS_URL or redis-server);
- * - `browser`: test/browser/, the console page in Debian's Chromium.
+ * - `browser`: test/browser/, the console page in Debian's Chromium;
+ * - `client`: test/client/, the client package in client/ against the real server, and its
+ *   packaging.
  * @type {import('jest').Config}
  */
 // Transpile only (isolatedModules in tsconfig.json): `npm run typecheck` does the type-checking.
 const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+const CLIENT_BUNDLE = '<rootDir>/test/support/client-bundle.ts';
 
 /**
  * A project over the e2e specs of one folder of test/ ('' for test/ itself, minus `ignored`).
@@ -25,6 +28,8 @@ function testProject(displayName, folder, ignored = []) {
     testPathIgnorePatterns: ['/node_modules/', ...ignored.map((name) => `<rootDir>/test/${name}/`)],
     transform: tsJest,
     moduleFileExtensions: ['js', 'json', 'ts'],
+    // The console serves the client's browser bundle: build it when a checkout has none.
+    globalSetup: CLIENT_BUNDLE,
   };
 }
 
@@ -41,8 +46,20 @@ module.exports = {
       transform: tsJest,
       moduleFileExtensions: ['js', 'json', 'ts'],
     },
-    testProject('e2e', '', ['redis', 'browser']),
+    testProject('e2e', '', ['redis', 'browser', 'client']),
     testProject('redis', 'redis'),
     testProject('browser', 'browser'),
+    {
+      displayName: 'client',
+      testEnvironment: 'node',
+      rootDir: '.',
+      roots: ['<rootDir>/test/client'],
+      testRegex: '.*\\.spec\\.ts$',
+      transform: tsJest,
+      // client/src imports its siblings as './x.js' (ESM); here they are the .ts sources.
+      moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+      moduleFileExtensions: ['js', 'json', 'ts'],
+      globalSetup: CLIENT_BUNDLE,
+    },
   ],
 };

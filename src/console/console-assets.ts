@@ -13,6 +13,8 @@ export const CONSOLE_FILES = {
   '/': { file: 'index.html', contentType: 'text/html; charset=utf-8' },
   '/console.css': { file: 'console.css', contentType: 'text/css; charset=utf-8' },
   '/console.js': { file: 'console.js', contentType: 'text/javascript; charset=utf-8' },
+  /** The client package's browser bundle, copied here by `npm run build:client` (not in git). */
+  '/client.js': { file: 'client.js', contentType: 'text/javascript; charset=utf-8' },
 } as const;
 
 export type ConsoleRoute = keyof typeof CONSOLE_FILES;

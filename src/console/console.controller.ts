@@ -31,7 +31,10 @@ const ConsoleFile = (contentType: string) =>
     Header('Referrer-Policy', 'no-referrer'),
   );
 
-/** Serves the browser console: GET / and the page's script and stylesheet, from memory. */
+/**
+ * Serves the browser console: GET / and the page's script, stylesheet and the client bundle it
+ * runs on, from memory.
+ */
 @Controller()
 @UseGuards(HttpThrottlerGuard)
 export class ConsoleController {
@@ -53,5 +56,11 @@ export class ConsoleController {
   @ConsoleFile(CONSOLE_FILES['/console.js'].contentType)
   script(): string {
     return this.assets.get('/console.js');
+  }
+
+  @Get('client.js')
+  @ConsoleFile(CONSOLE_FILES['/client.js'].contentType)
+  client(): string {
+    return this.assets.get('/client.js');
   }
 }

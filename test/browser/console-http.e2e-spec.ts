@@ -25,6 +25,7 @@ describe('browser console over HTTP', () => {
       ['/', 'index.html', /^text\/html; charset=utf-8$/],
       ['/console.js', 'console.js', /^text\/javascript; charset=utf-8$/],
       ['/console.css', 'console.css', /^text\/css; charset=utf-8$/],
+      ['/client.js', 'client.js', /^text\/javascript; charset=utf-8$/],
     ])('serves %s as %s', async (path, file, contentType) => {
       const response = await request(fixture.running.server).get(path);
       expect(response.status).toBe(200);
@@ -64,7 +65,12 @@ describe('browser console over HTTP', () => {
       );
       expect(cli.sourceRoot).toBe('src');
       expect(includes).toContain('console/public/**/*');
-      expect(readdirSync(PUBLIC_DIR).sort()).toEqual(['console.css', 'console.js', 'index.html']);
+      expect(readdirSync(PUBLIC_DIR).sort()).toEqual([
+        'client.js',
+        'console.css',
+        'console.js',
+        'index.html',
+      ]);
     });
   });
 

@@ -5,7 +5,8 @@ export const PAGE_WAIT_MS = 5000;
 
 export type EndpointName = 'echo' | 'chat' | 'room' | 'subscribe' | 'secure' | 'json';
 export type Direction = 'in' | 'out' | 'event' | 'error';
-export type SocketState = 'idle' | 'connecting' | 'open' | 'closing' | 'closed' | 'error';
+export type SocketState =
+  'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed' | 'error';
 
 export interface ConnectOptions {
   /** The client id, room id or channel of the endpoints that take one. */
@@ -97,6 +98,16 @@ export class ConsolePage {
     return this.page
       .locator(`[data-testid="log-entry"][data-direction="${direction}"] [data-testid="log-text"]`)
       .allTextContents();
+  }
+
+  /** The offsets shown beside the channel messages received so far (`#1`…), in order. */
+  offsets(): Promise<string[]> {
+    return this.page.getByTestId('log-offset').allTextContents();
+  }
+
+  /** The subscribed channels as the State panel lists them (`news: offset 2`). */
+  channels(): Promise<string[]> {
+    return this.page.getByTestId('channel').allTextContents();
   }
 
   /** The close code and reason the page shows, once the socket has closed. */

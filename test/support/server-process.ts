@@ -8,16 +8,19 @@ export const MAIN = join(ROOT, 'dist', 'main.js');
 /** The token CLI as the production image runs it. */
 export const TOKEN_CLI = join(ROOT, 'dist', 'cli', 'token.js');
 
+/** The console's copy of the client bundle: a dist/ built before the client was is stale. */
+const CONSOLE_CLIENT = join(ROOT, 'dist', 'console', 'public', 'client.js');
+
 /** Builds dist/ when it is missing (CI builds before testing; a fresh local checkout may not). */
 export function ensureBuilt(): void {
-  if (existsSync(MAIN) && existsSync(TOKEN_CLI)) return;
-  const build = spawnSync('npx', ['nest', 'build', '-p', 'tsconfig.build.json'], {
+  if (existsSync(MAIN) && existsSync(TOKEN_CLI) && existsSync(CONSOLE_CLIENT)) return;
+  const build = spawnSync('npm', ['run', 'build'], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 120_000,
   });
   if (build.status !== 0) {
-    throw new Error(`nest build failed (${build.status}): ${build.stderr}${build.stdout}`);
+    throw new Error(`npm run build failed (${build.status}): ${build.stderr}${build.stdout}`);
   }
 }
 

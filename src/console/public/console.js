@@ -1,6 +1,9 @@
 // The Switchboard browser console: plain JavaScript, no build step, served by ConsoleController.
 // It connects to the server that served it, so its sockets carry this page's Origin, which
-// ALLOWED_ORIGINS must list when it is set.
+// ALLOWED_ORIGINS must list when it is set. /ws/json runs on the client package (client/, served
+// bundled as /client.js): it reconnects, resubscribes from the last offset and answers
+// heartbeats; the text endpoints use a bare WebSocket.
+import { SwitchboardClient } from './client.js';
 
 /** The endpoints of docs/protocol.md; `{param}` is replaced by the percent-encoded id. */
 const ENDPOINTS = {
@@ -47,10 +50,28 @@ const ui = {
   send: byId('send'),
   log: byId('log'),
   clearLog: byId('clear-log'),
+  reconnects: byId('reconnects'),
+  channels: byId('channels'),
 };
 
-/** The socket of the current session; null when there is none. */
+/** Status texts of the client's states (/ws/json). */
+const CLIENT_STATES = {
+  connecting: 'Connecting',
+  open: 'Connected',
+  reconnecting: 'Reconnecting',
+  closed: 'Closed',
+};
+
+/** Requests the client sends itself, so it can match replies and resubscribe after reconnects. */
+const CLIENT_REQUESTS = new Set(['ping', 'subscribe', 'unsubscribe', 'publish', 'refresh']);
+
+/** The socket of the current text-endpoint session; null when there is none. */
 let socket = null;
+/** The client of the current /ws/json session; null when there is none. */
+let client = null;
+/** The /ws/json session's subscriptions by channel, with the last offset each received. */
+const subscriptions = new Map();
+let reconnects = 0;
 let nextRequestId = 1;
 /** The id typed for each endpoint, so switching endpoints back and forth keeps it. */
 const paramValues = new Map();
@@ -82,8 +103,11 @@ function formatTime(date) {
   return `${twoDigits(date.getHours())}:${twoDigits(date.getMinutes())}:${twoDigits(date.getSeconds())}.${ms}`;
 }
 
-/** Adds one line to the frame log: `out` sent, `in` received, `event` or `error`. */
-function log(direction, text) {
+/**
+ * Adds one line to the frame log: `out` sent, `in` received, `event` or `error`; `offset`, when
+ * given, is shown beside a channel message.
+ */
+function log(direction, text, offset) {
   const now = new Date();
   const entry = document.createElement('li');
   entry.className = `entry entry-${direction}`;
@@ -112,6 +136,14 @@ function log(direction, text) {
   body.textContent = text;
 
   entry.append(time, mark, body);
+  if (offset !== undefined) {
+    const badge = document.createElement('span');
+    badge.className = 'offset';
+    badge.dataset.testid = 'log-offset';
+    badge.title = 'offset';
+    badge.textContent = `#${offset}`;
+    entry.append(badge);
+  }
   const atBottom = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 24;
   ui.log.append(entry);
   while (ui.log.childElementCount > MAX_LOG_ENTRIES) ui.log.firstElementChild.remove();
@@ -123,13 +155,16 @@ function setStatus(state, text) {
   ui.status.textContent = text;
 }
 
-/** Enables the controls that fit the socket's state. */
+/** Enables the controls that fit the session's state. */
 function refreshControls() {
-  const open = socket !== null && socket.readyState === WebSocket.OPEN;
-  ui.connect.disabled = socket !== null;
-  ui.disconnect.disabled = socket === null;
-  ui.endpoint.disabled = socket !== null;
-  ui.param.disabled = socket !== null;
+  const open = client
+    ? client.state === 'open'
+    : socket !== null && socket.readyState === WebSocket.OPEN;
+  const session = socket !== null || client !== null;
+  ui.connect.disabled = session;
+  ui.disconnect.disabled = !session;
+  ui.endpoint.disabled = session;
+  ui.param.disabled = session;
   ui.send.disabled = !open || isBlank(ui.message.value);
 }
 
@@ -170,6 +205,10 @@ function connect() {
   }
   const url = socketUrl({ redact: false });
   const shown = socketUrl({ redact: true });
+  if (ui.endpoint.value === 'json') {
+    connectClient(shown);
+    return;
+  }
   let ws;
   try {
     ws = new WebSocket(url);
@@ -208,18 +247,138 @@ function connect() {
   });
 }
 
+/** The offset of a `message` frame, when it is one that carries it. */
+function offsetOf(text) {
+  if (!text.startsWith('{"type":"message"')) return undefined;
+  try {
+    return JSON.parse(text).data?.offset;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Shows each subscribed channel with its epoch and the last offset received. */
+function renderChannels() {
+  const rows = [...subscriptions.values()].map((subscription) => {
+    const row = document.createElement('li');
+    row.dataset.testid = 'channel';
+    row.dataset.channel = subscription.channel;
+    const offset = subscription.offset ?? '—';
+    row.textContent = `${subscription.channel}: offset ${offset}`;
+    if (subscription.epoch) row.title = `epoch ${subscription.epoch}`;
+    return row;
+  });
+  ui.channels.replaceChildren(...rows);
+  ui.reconnects.textContent = String(reconnects);
+}
+
+/** A /ws/json session on the client: every frame is logged as it goes out or comes in. */
+function connectClient(shown) {
+  const base = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws/json`;
+  const session = new SwitchboardClient(base, {
+    token: ui.token.value.trim() || undefined,
+    logger: (direction, text) =>
+      log(direction, text, direction === 'in' ? offsetOf(text) : undefined),
+  });
+  client = session;
+  reconnects = 0;
+  subscriptions.clear();
+  renderChannels();
+  ui.closeInfo.hidden = true;
+  let lastClose = '';
+  session.on('state', (state) => {
+    if (client !== session) return;
+    if (state === 'reconnecting') reconnects++;
+    if (state === 'open') {
+      log('event', 'Connected');
+      setStatus('open', `Connected to ${shown}`);
+      ui.message.focus();
+    } else if (state === 'closed') {
+      client = null;
+      setStatus('closed', lastClose ? `Closed with ${lastClose}` : 'Closed');
+    } else setStatus(state, `${CLIENT_STATES[state]} to ${shown}`);
+    renderChannels();
+    refreshControls();
+  });
+  session.on('disconnect', ({ code, reason, willRetry }) => {
+    lastClose = `${code}${reason ? `: ${reason}` : ''}`;
+    log('event', `Closed with ${lastClose}${willRetry ? '; reconnecting' : ''}`);
+    showClose(code, reason);
+  });
+  session.on('gap', ({ channel, reason }) =>
+    log('error', `Publications of ${channel} were lost (${reason}): refetch its state`),
+  );
+  setStatus('connecting', `Connecting to ${shown}`);
+  log('event', `Connecting to ${shown}`);
+  refreshControls();
+}
+
+/**
+ * Sends a hand-written /ws/json frame: the requests the client knows go through it (it numbers
+ * them and keeps the subscriptions), anything else goes out as typed.
+ */
+function sendWithClient(text) {
+  let request;
+  try {
+    request = JSON.parse(text);
+  } catch {
+    request = undefined;
+  }
+  const type = request?.type;
+  const payload = request?.payload ?? {};
+  if (!CLIENT_REQUESTS.has(type) || typeof payload !== 'object') {
+    client.sendFrame(text);
+    return;
+  }
+  const failed = (error) => {
+    // The server's own errors are in the log already, as the frames that carried them.
+    if (error.code !== 'server') log('error', `${type}: ${error.message}`);
+  };
+  const { channel } = payload;
+  if (type === 'ping') client.ping().catch(failed);
+  else if (type === 'publish') client.publish(channel, payload.message).catch(failed);
+  else if (type === 'refresh') client.refresh(payload.token).catch(failed);
+  else if (type === 'unsubscribe') {
+    const subscription = subscriptions.get(channel);
+    subscriptions.delete(channel);
+    renderChannels();
+    (subscription ? subscription.unsubscribe() : client.request('unsubscribe', { channel })).catch(
+      failed,
+    );
+  } else if (subscriptions.has(channel)) log('event', `Already subscribed to ${channel}`);
+  else {
+    client
+      .subscribe(channel, renderChannels)
+      .then((subscription) => {
+        subscriptions.set(channel, subscription);
+        renderChannels();
+      })
+      .catch(failed);
+  }
+}
+
 function disconnect() {
+  if (client) {
+    setStatus('closing', 'Closing');
+    client.close();
+    return;
+  }
   if (!socket) return;
   setStatus('closing', 'Closing');
   socket.close(1000, 'Closed from the console');
 }
 
 function send() {
-  if (!socket || socket.readyState !== WebSocket.OPEN) return;
   const text = ui.message.value;
   if (isBlank(text)) return;
-  socket.send(text);
-  log('out', text);
+  if (client) {
+    if (client.state !== 'open') return;
+    sendWithClient(text);
+  } else {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    socket.send(text);
+    log('out', text);
+  }
   ui.message.value = '';
   refreshControls();
   ui.message.focus();
