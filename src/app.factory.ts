@@ -8,6 +8,7 @@ import type {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { apiBodyErrors } from './api/api-body-errors';
 import { AppModule } from './app.module';
 import { JwtConnectionGuard } from './auth/jwt-connection.guard';
 import type { AppConfig } from './config/app-config';
@@ -70,6 +71,9 @@ export async function createApp(
   // Advertising the framework helps only someone matching exploits to versions.
   app.disable('x-powered-by');
   app.use(createHttpLog(log));
+  // JSON bodies are capped like WebSocket messages; the API answers a bad one in its own shape.
+  app.useBodyParser('json', { limit: config.maxMessageBytes });
+  app.use(apiBodyErrors);
   // Before listen(): Node reads the checking interval when the server starts listening.
   const server: HttpServer = app.getHttpServer();
   applyHttpServerLimits(server, config);

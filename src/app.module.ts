@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
+import { ApiModule } from './api/api.module';
 import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
 import type { AppConfig } from './config/app-config';
@@ -32,6 +33,7 @@ export class AppModule {
         LifecycleModule,
         MetricsModule,
         ConsoleModule.register(config),
+        ApiModule.register(config),
         ...extra,
       ],
     };
