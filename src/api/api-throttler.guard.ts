@@ -40,7 +40,8 @@ export class ApiThrottlerGuard extends HttpThrottlerGuard {
       ttl: MINUTE_MS,
       blockDuration: MINUTE_MS,
       getTracker: () => name,
-      generateKey: (_context, tracker) => `api-key:${tracker}`,
+      // REDIS_PREFIX: deployments sharing a Redis do not share budgets.
+      generateKey: (_context, tracker) => `${this.config.redis.prefix}api-key:${tracker}`,
     });
   }
 
