@@ -11,6 +11,7 @@ import { HistoryModule } from './history/history.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { LimitsModule } from './limits/limits.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PresenceModule } from './presence/presence.module';
 import { PubSubModule } from './pubsub/pubsub.module';
 import { TransportModule } from './transport/transport.module';
 
@@ -28,6 +29,7 @@ export class AppModule {
         BusModule,
         HistoryModule,
         PubSubModule,
+        PresenceModule,
         FeaturesModule,
         HealthModule,
         LifecycleModule,

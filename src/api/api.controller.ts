@@ -11,6 +11,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { isValidId, ID_RULE_DESCRIPTION } from '../protocol/ids';
+import type { PresenceSnapshot } from '../presence/presence-member';
 import { PublishDto } from '../features/json/dto/publish.dto';
 import { ApiErrors } from './api-errors';
 import { apiKeyOf, ApiKeyGuard } from './api-key.guard';
@@ -79,6 +80,12 @@ export class ApiController {
     @Query(validation) { since, limit }: HistoryQueryDto,
   ): Promise<HistoryResult> {
     return this.channels.read(checkedChannel(channel), since, limit);
+  }
+
+  @Get('channels/:channel/presence')
+  @RequiresScope('read')
+  presence(@Param('channel') channel: string): Promise<PresenceSnapshot> {
+    return this.channels.presence(checkedChannel(channel));
   }
 
   @Post('disconnect')

@@ -2,6 +2,8 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Bus, type JsonValue } from '../bus/bus';
 import { ChannelsService } from '../features/channels/channels.service';
 import { ChannelHistory } from '../history/channel-history';
+import { PresenceService } from '../presence/presence.service';
+import type { PresenceSnapshot } from '../presence/presence-member';
 import { normaliseId } from '../protocol/ids';
 import { ErrorMessages } from '../protocol/text-messages';
 import { Topics } from '../protocol/topics';
@@ -34,6 +36,7 @@ export class ChannelApi {
   constructor(
     private readonly channels: ChannelsService,
     private readonly bus: Bus,
+    private readonly presenceService: PresenceService,
     @Optional() @Inject(ChannelHistory) private readonly history?: ChannelHistory | null,
   ) {}
 
@@ -59,6 +62,13 @@ export class ChannelApi {
         })),
       ),
     );
+  }
+
+  /** The channel's members on every instance (as the /ws/json `presence` reply). */
+  presence(channel: string): Promise<PresenceSnapshot> {
+    return this.presenceService.snapshot(normaliseId(channel)).catch(() => {
+      throw ApiErrors.busUnavailable();
+    });
   }
 
   /** The position and the retained publications after `since`, the oldest `limit` of them. */

@@ -238,6 +238,20 @@ export class EnvironmentVariables {
   @IsInt()
   MAX_BUFFERED_BYTES = MiB;
 
+  /** A channel's presence_diff frames go out at most once per this many ms, batched. */
+  @ToInteger()
+  @Min(10)
+  @Max(60_000)
+  @IsInt()
+  PRESENCE_DIFF_MS = 200;
+
+  /** Members of an instance that died (SIGKILL) leave presence within this many seconds. */
+  @ToInteger()
+  @Min(1)
+  @Max(3600)
+  @IsInt()
+  PRESENCE_TTL_SECONDS = 30;
+
   /**
    * Keys of the HTTP API (/api), comma-separated `name:secret` or `name:secret:scope`, scope
    * `publish`, `read` or `admin` (the default). Unset: every /api route answers 404.

@@ -59,6 +59,7 @@ export function loadConfig(env: Environment): AppConfig {
     trustProxy: vars.TRUST_PROXY,
     httpHeadersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,
     maxPendingSockets: vars.MAX_PENDING_SOCKETS,
+    presence: { diffMs: vars.PRESENCE_DIFF_MS, ttlSeconds: vars.PRESENCE_TTL_SECONDS },
     api: { keys: parseApiKeys(vars.API_KEYS), rateLimitPerMinute: vars.API_RATE_LIMIT },
   });
 }

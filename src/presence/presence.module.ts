@@ -1,0 +1,31 @@
+import { Global, Module } from '@nestjs/common';
+import { Bus } from '../bus/bus';
+import { RedisBus } from '../bus/redis-bus';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { MemoryPresenceStore, PresenceStore } from './presence-store';
+import { PresenceService } from './presence.service';
+import { RedisPresenceStore } from './redis-presence-store';
+
+/** Presence beside the Bus, on the same engine: Redis when the bus is Redis, memory otherwise. */
+@Global()
+@Module({
+  providers: [
+    PresenceService,
+    {
+      provide: PresenceStore,
+      inject: [AppConfig, Bus, Clock],
+      useFactory: (config: AppConfig, bus: Bus, clock: Clock): PresenceStore => {
+        if (!(bus instanceof RedisBus)) return new MemoryPresenceStore();
+        // Refreshed every third of the TTL: a dead instance's members are found within it.
+        const leaseMs = (config.presence.ttlSeconds * 1000 * 2) / 3;
+        return new RedisPresenceStore(bus.commands, clock, {
+          prefix: config.redis.prefix,
+          leaseMs,
+        });
+      },
+    },
+  ],
+  exports: [PresenceService, PresenceStore],
+})
+export class PresenceModule {}
