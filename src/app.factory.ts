@@ -9,6 +9,7 @@ import type {
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { apiBodyErrors } from './api/api-body-errors';
+import { serveOpenApi } from './api/openapi';
 import { AppModule } from './app.module';
 import { JwtConnectionGuard } from './auth/jwt-connection.guard';
 import type { AppConfig } from './config/app-config';
@@ -90,5 +91,6 @@ export async function createApp(
   // The gateways exist once NestFactory.create returns; sockets arrive only after listen().
   adapter.useDirectHandlers(findDirectHandlers(app));
   app.useWebSocketAdapter(adapter);
+  serveOpenApi(app, config);
   return app;
 }

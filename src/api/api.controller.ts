@@ -13,6 +13,15 @@ import {
 import { isValidId, ID_RULE_DESCRIPTION } from '../protocol/ids';
 import type { PresenceSnapshot } from '../presence/presence-member';
 import { PublishDto } from '../features/json/dto/publish.dto';
+import {
+  ApiBody,
+  ApiConflictResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiQuery,
+} from '@nestjs/swagger';
+import { ApiCommonDocs, ApiSchemas } from './api-docs';
 import { ApiErrors } from './api-errors';
 import { apiKeyOf, ApiKeyGuard } from './api-key.guard';
 import { RequiresScope } from './api-scope.decorator';
@@ -32,12 +41,19 @@ import { UserDisconnects } from './user-disconnects';
 
 const validation = new ApiValidationPipe();
 
+const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  required: false,
+  description: 'Within 5 minutes a retry with the same key returns the first result',
+};
+
 /**
  * The HTTP API for backends (`/api`), registered only when API_KEYS is set. Every route needs a
  * key (ApiKeyGuard, then the per-key ApiThrottlerGuard); errors are `{"error": …}` bodies.
  */
 @Controller('api')
 @UseGuards(ApiKeyGuard, ApiThrottlerGuard)
+@ApiCommonDocs()
 export class ApiController {
   constructor(
     private readonly channels: ChannelApi,
@@ -47,6 +63,10 @@ export class ApiController {
 
   @Post('publish')
   @HttpCode(200)
+  @ApiBody({ schema: ApiSchemas.publishBody })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiOkResponse({ schema: ApiSchemas.position })
+  @ApiConflictResponse({ description: 'A call with this Idempotency-Key is still running' })
   @RequiresScope('publish')
   publish(
     @Body(validation) { channel, message }: PublishDto,
@@ -61,6 +81,10 @@ export class ApiController {
 
   @Post('broadcast')
   @HttpCode(200)
+  @ApiBody({ schema: ApiSchemas.broadcastBody })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiOkResponse({ schema: ApiSchemas.broadcastReply })
+  @ApiConflictResponse({ description: 'A call with this Idempotency-Key is still running' })
   @RequiresScope('publish')
   broadcast(
     @Body(validation) { channels, message }: BroadcastDto,
@@ -74,6 +98,10 @@ export class ApiController {
   }
 
   @Get('channels/:channel/history')
+  @ApiQuery({ name: 'since', required: false, schema: { type: 'integer', minimum: 0 } })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1 } })
+  @ApiOkResponse({ schema: ApiSchemas.history })
+  @ApiNotFoundResponse({ description: 'History is off (HISTORY_SIZE=0)' })
   @RequiresScope('read')
   history(
     @Param('channel') channel: string,
@@ -83,6 +111,7 @@ export class ApiController {
   }
 
   @Get('channels/:channel/presence')
+  @ApiOkResponse({ schema: ApiSchemas.presence })
   @RequiresScope('read')
   presence(@Param('channel') channel: string): Promise<PresenceSnapshot> {
     return this.channels.presence(checkedChannel(channel));
@@ -90,6 +119,8 @@ export class ApiController {
 
   @Post('disconnect')
   @HttpCode(200)
+  @ApiBody({ schema: ApiSchemas.disconnectBody })
+  @ApiOkResponse({ schema: ApiSchemas.disconnected })
   @RequiresScope('admin')
   async disconnect(@Body(validation) { user }: DisconnectDto): Promise<{ disconnected: number }> {
     return { disconnected: await this.disconnects.disconnect(user) };
