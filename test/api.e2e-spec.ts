@@ -320,3 +320,28 @@ describe('HTTP API throttling (API_RATE_LIMIT=3)', () => {
     await api().get('/api/channels/a/history').set('X-API-Key', ADMIN).expect(200);
   });
 });
+
+describe('HTTP API logging', () => {
+  const lines: string[] = [];
+  const fixture = useApp(
+    { API_KEYS, LOG_LEVEL: 'info' },
+    { logDestination: { write: (chunk: string) => void lines.push(chunk) } },
+  );
+
+  it("logs each call with the key's name, never its secret", async () => {
+    await request(fixture.running.server)
+      .post('/api/publish')
+      .set('Authorization', `Bearer ${PUBLISHER}`)
+      .send({ channel: 'logged', message: 1 })
+      .expect(200);
+    const calls = lines
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('"api call"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(calls).toContainEqual(
+      expect.objectContaining({ key: 'orders', method: 'POST', url: '/api/publish' }),
+    );
+    expect(lines.join('')).not.toContain(PUBLISHER);
+  });
+});

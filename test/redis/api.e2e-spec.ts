@@ -2,7 +2,7 @@ import request from 'supertest';
 import { TokenSigner } from '../../src/auth/token-signer';
 import { SystemClock } from '../../src/common/clock';
 import { describeWithRedis, uniquePrefix } from '../support/redis';
-import { redisEnv } from './cluster';
+import { redisEnv, waitForReadiness } from './cluster';
 import { useTwoInstances } from './two-instances';
 
 const JWT_SECRET = 'redis-api-jwt-secret';
@@ -107,3 +107,45 @@ describeWithRedis('HTTP API rate limit on Redis, two instances', (redis) => {
     expect((await read('b')).status).toBe(429);
   });
 });
+
+describeWithRedis(
+  'HTTP API while Redis is down',
+  (redis) => {
+    const server = () => {
+      const own = redis().server;
+      if (!own) throw new Error('this suite runs its own redis-server');
+      return own;
+    };
+    const instances = useTwoInstances(() => ({
+      ...redisEnv(redis().url, uniquePrefix()),
+      API_KEYS: `ops:${ADMIN}`,
+    }));
+    const call = (path: string, body?: object) => {
+      const api = request(instances.a().server);
+      const sent = body ? api.post(path).send(body) : api.get(path);
+      return sent.set('X-API-Key', ADMIN);
+    };
+
+    afterAll(async () => {
+      await server().restart();
+    });
+
+    it('answers 503 {"error":"Bus unavailable"} and delivers nothing', async () => {
+      expect((await call('/api/publish', { channel: 'down', message: 1 })).status).toBe(200);
+      await server().kill();
+      await waitForReadiness(instances.a(), 503, 5000);
+      for (const response of [
+        await call('/api/publish', { channel: 'down', message: 2 }),
+        await call('/api/channels/down/history'),
+        await call('/api/channels/down/presence'),
+      ]) {
+        expect(response.status).toBe(503);
+        expect(response.body).toEqual({ error: 'Bus unavailable' });
+      }
+      const broadcast = await call('/api/broadcast', { channels: ['down'], message: 3 });
+      expect(broadcast.status).toBe(200);
+      expect(broadcast.body).toEqual({ results: [{ channel: 'down', error: 'Bus unavailable' }] });
+    });
+  },
+  { ownServer: true },
+);
