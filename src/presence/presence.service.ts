@@ -60,6 +60,8 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
 
   /** `connection` is a member of `channel`; idempotent (a repeat only updates `diffs`). */
   join(connection: Connection, channel: string, diffs: boolean): void {
+    // A subscribe with history awaits Redis: the socket may have closed (and left) meanwhile.
+    if (!connection.isOpen) return;
     let members = this.local.get(channel);
     const existing = members?.get(connection);
     if (existing) {
