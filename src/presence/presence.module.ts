@@ -17,7 +17,9 @@ import { RedisPresenceStore } from './redis-presence-store';
       inject: [AppConfig, Bus, Clock],
       useFactory: (config: AppConfig, bus: Bus, clock: Clock): PresenceStore => {
         if (!(bus instanceof RedisBus)) return new MemoryPresenceStore();
-        // Refreshed every third of the TTL: a dead instance's members are found within it.
+        // Leases of 2/3 of the TTL, refreshed every 1/6 (PresenceService): a dead instance's
+        // members are removed within 5/6 of the TTL, leaving room for the two diff batches, and
+        // a live instance may miss two refreshes before its members expire.
         const leaseMs = (config.presence.ttlSeconds * 1000 * 2) / 3;
         return new RedisPresenceStore(bus.commands, clock, {
           prefix: config.redis.prefix,

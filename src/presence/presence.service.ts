@@ -48,7 +48,8 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    const refreshMs = (this.config.presence.ttlSeconds * 1000) / 3;
+    // Every sixth of the TTL; leases last 2/3 of it (see PresenceModule).
+    const refreshMs = (this.config.presence.ttlSeconds * 1000) / 6;
     this.refreshTask = this.scheduler.every(refreshMs, () => void this.refresh());
   }
 
