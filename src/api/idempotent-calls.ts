@@ -43,7 +43,12 @@ export class IdempotentCalls {
       await this.store.release(key).catch(() => undefined);
       throw error;
     }
-    await this.store.complete(key, result as unknown as JsonValue).catch(busUnavailable);
+    // The call took effect: its result is answered even if it could not be kept, and the
+    // claim is given up so that a retry is not held as pending for IDEMPOTENCY_TTL_MS.
+    await this.store
+      .complete(key, result as unknown as JsonValue)
+      .catch(() => this.store.release(key))
+      .catch(() => undefined);
     return result;
   }
 

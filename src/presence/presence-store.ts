@@ -3,7 +3,7 @@ import type { PresenceMember } from './presence-member';
 /** A channel and the members this instance holds in it, for `refresh`. */
 export interface LocalMembers {
   readonly channel: string;
-  readonly clients: readonly string[];
+  readonly members: readonly PresenceMember[];
 }
 
 /**
@@ -16,7 +16,7 @@ export abstract class PresenceStore {
   abstract remove(channel: string, member: PresenceMember): Promise<void>;
   abstract list(channel: string): Promise<PresenceMember[]>;
   /**
-   * Extends the lease of this instance's members and removes, per channel, the members whose
+   * Writes this instance's members with a new lease (restoring any whose join was lost) and removes, per channel, the members whose
    * lease ran out (their instance died): resolves with those, each reported to one caller only.
    */
   abstract refresh(local: readonly LocalMembers[]): Promise<Map<string, PresenceMember[]>>;

@@ -157,7 +157,7 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   private async refresh(): Promise<void> {
     const local = [...this.local].map(([channel, members]) => ({
       channel,
-      clients: [...members.values()].map(({ member }) => member.client),
+      members: [...members.values()].map(({ member }) => member),
     }));
     try {
       const expired = await this.store.refresh(local);

@@ -15,12 +15,14 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end`;
 
 /**
- * KEYS as ADD. ARGV: now, lease end, key TTL, then this instance's clients. Extends their
- * leases (only of members still there), then removes the members whose lease ran out and
- * returns them: atomic, so each expired member is returned to exactly one instance.
+ * KEYS as ADD. ARGV: now, lease end, key TTL, then this instance's members as client, member
+ * JSON pairs. Writes them with new leases (which also restores members whose join was lost to
+ * a Redis outage), then removes the members whose lease ran out and returns them: atomic, so
+ * each expired member is returned to exactly one instance.
  */
-const REFRESH = `for i = 4, #ARGV do
-  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[i]) end
+const REFRESH = `for i = 4, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[i])
 end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 local gone = {}
@@ -90,7 +92,7 @@ export class RedisPresenceStore extends PresenceStore {
     const leaseEnd = now + this.options.leaseMs;
     // Written back to back: ioredis sends them as one pipeline.
     const replies = await Promise.all(
-      local.map(({ channel, clients }) =>
+      local.map(({ channel, members }) =>
         this.redis.eval(
           REFRESH,
           2,
@@ -98,7 +100,7 @@ export class RedisPresenceStore extends PresenceStore {
           now,
           leaseEnd,
           this.keyTtlMs,
-          ...clients,
+          ...members.flatMap((member) => [member.client, JSON.stringify(member)]),
         ),
       ),
     );
