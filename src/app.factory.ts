@@ -8,6 +8,8 @@ import type {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { apiBodyErrors } from './api/api-body-errors';
+import { serveOpenApi } from './api/openapi';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
 import { ConnectionRegistry } from './connections/connection-registry';
@@ -69,6 +71,9 @@ export async function createApp(
   // Advertising the framework helps only someone matching exploits to versions.
   app.disable('x-powered-by');
   app.use(createHttpLog(log));
+  // JSON bodies are capped like WebSocket messages; the API answers a bad one in its own shape.
+  app.useBodyParser('json', { limit: config.maxMessageBytes });
+  app.use(apiBodyErrors);
   // Before listen(): Node reads the checking interval when the server starts listening.
   const server: HttpServer = app.getHttpServer();
   applyHttpServerLimits(server, config);
@@ -85,5 +90,6 @@ export async function createApp(
   // The gateways exist once NestFactory.create returns; sockets arrive only after listen().
   adapter.useGatewayHandlers(buildGatewayHandlers(app));
   app.useWebSocketAdapter(adapter);
+  serveOpenApi(app, config);
   return app;
 }

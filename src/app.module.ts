@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
+import { ApiModule } from './api/api.module';
 import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
 import type { AppConfig } from './config/app-config';
@@ -10,6 +11,7 @@ import { HistoryModule } from './history/history.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { LimitsModule } from './limits/limits.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PresenceModule } from './presence/presence.module';
 import { PubSubModule } from './pubsub/pubsub.module';
 import { TransportModule } from './transport/transport.module';
 
@@ -30,11 +32,13 @@ export class AppModule {
         BusModule,
         HistoryModule,
         PubSubModule,
+        PresenceModule,
         FeaturesModule,
         HealthModule,
         LifecycleModule,
         MetricsModule,
         ConsoleModule.register(config),
+        ApiModule.register(config),
         ...extra,
       ],
     };

@@ -1,3 +1,4 @@
+import type { ApiKey } from './api-keys';
 import type { LogLevelName, NodeEnv } from './environment';
 
 /**
@@ -42,6 +43,10 @@ export class AppConfig {
   readonly trustProxy!: boolean;
   readonly httpHeadersTimeoutMs!: number;
   readonly maxPendingSockets!: number;
+  /** PRESENCE_DIFF_MS and PRESENCE_TTL_SECONDS. */
+  readonly presence!: { readonly diffMs: number; readonly ttlSeconds: number };
+  /** API_KEYS (empty: the HTTP API is off) and API_RATE_LIMIT per key per minute. */
+  readonly api!: { readonly keys: readonly ApiKey[]; readonly rateLimitPerMinute: number };
 
   static of(values: AppConfigValues): AppConfig {
     return Object.freeze(Object.assign(new AppConfig(), values));

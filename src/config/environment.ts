@@ -21,6 +21,10 @@ export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 const MiB = 1024 * 1024;
 
+/** One API key: a name (the id rule's characters), a secret of 16+ characters, an optional scope. */
+const API_KEY = String.raw`\s*[\w.@+-]{1,64}:[^,:\s]{16,}(?::(?:publish|read|admin))?\s*`;
+const API_KEYS_PATTERN = new RegExp(`^${API_KEY}(?:,${API_KEY})*$`);
+
 /**
  * Reads a plain decimal integer ("3000"); anything else ("abc", "0x50", "1e3", "3.5") stays a
  * string and fails @IsInt, so a typo never turns into a surprising number.
@@ -233,6 +237,37 @@ export class EnvironmentVariables {
   @Max(1024 * MiB)
   @IsInt()
   MAX_BUFFERED_BYTES = MiB;
+
+  /** A channel's presence_diff frames go out at most once per this many ms, batched. */
+  @ToInteger()
+  @Min(10)
+  @Max(60_000)
+  @IsInt()
+  PRESENCE_DIFF_MS = 200;
+
+  /** Members of an instance that died (SIGKILL) leave presence within this many seconds. */
+  @ToInteger()
+  @Min(1)
+  @Max(3600)
+  @IsInt()
+  PRESENCE_TTL_SECONDS = 30;
+
+  /**
+   * Keys of the HTTP API (/api), comma-separated `name:secret` or `name:secret:scope`, scope
+   * `publish`, `read` or `admin` (the default). Unset: every /api route answers 404.
+   */
+  @IsOptional()
+  @Matches(API_KEYS_PATTERN, {
+    message: 'API_KEYS must be comma-separated name:secret or name:secret:(publish|read|admin)',
+  })
+  API_KEYS?: string;
+
+  /** Requests per minute allowed to each API key (counted on Redis when REDIS_URL is set). */
+  @ToInteger()
+  @Min(1)
+  @Max(1_000_000_000)
+  @IsInt()
+  API_RATE_LIMIT = 600;
 }
 
 /** Variables whose values are never echoed, not even in a validation error. */
@@ -240,4 +275,5 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'JWT_SECRET',
   'REDIS_URL',
   'BUS_SECRET',
+  'API_KEYS',
 ]);

@@ -3,6 +3,7 @@ import { validateSync, type ValidationError } from 'class-validator';
 import { AppConfig } from './app-config';
 import { DEVELOPMENT_JWT_SECRET } from './development-secret';
 import { EnvironmentVariables, SECRET_VARIABLES } from './environment';
+import { parseApiKeys } from './api-keys';
 import { MIN_PRODUCTION_SECRET_BYTES, PUBLISHED_JWT_SECRETS } from './published-secrets';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -58,6 +59,8 @@ export function loadConfig(env: Environment): AppConfig {
     trustProxy: vars.TRUST_PROXY,
     httpHeadersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,
     maxPendingSockets: vars.MAX_PENDING_SOCKETS,
+    presence: { diffMs: vars.PRESENCE_DIFF_MS, ttlSeconds: vars.PRESENCE_TTL_SECONDS },
+    api: { keys: parseApiKeys(vars.API_KEYS), rateLimitPerMinute: vars.API_RATE_LIMIT },
   });
 }
 

@@ -18,5 +18,6 @@ import { SubscribeGateway } from './subscribe/subscribe.gateway';
     SecureGateway,
     JsonGateway,
   ],
+  exports: [ChannelsService],
 })
 export class FeaturesModule {}

@@ -11,8 +11,8 @@ import type { AppConfig } from '../config/app-config';
  * (one atomic Lua script per increment; it supports ioredis >= 5 and Nest 11), so instances
  * sharing that Redis share every budget. Nest's shutdown hooks release either one: the Redis
  * storage disconnects the client it created, the in-memory one stops its sweep timer.
- * The Redis connection is opened only when CONNECT_RATE_LIMIT, the limit that must hold across
- * instances, is on (`countsInStorage`). HTTP route limits (HttpThrottlerGuard) count in whichever
+ * The Redis connection is opened only when a limit that must hold across instances is on
+ * (`countsInStorage`): CONNECT_RATE_LIMIT, or API_RATE_LIMIT of the HTTP API's keys. HTTP route limits (HttpThrottlerGuard) count in whichever
  * storage this returns: shared through Redis then, per instance otherwise. WebSocket message
  * limits never count here (see MessageThrottles).
  */
@@ -35,7 +35,7 @@ export function createThrottlerStorage(config: AppConfig, instance: string): Thr
 }
 
 function countsInStorage(config: AppConfig): boolean {
-  return config.connectRate.limit > 0;
+  return config.connectRate.limit > 0 || config.api.keys.length > 0;
 }
 
 /**

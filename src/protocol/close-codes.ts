@@ -50,5 +50,7 @@ export const CloseReason = {
   TokenExpired: 'Token expired',
   ClientIdMismatch: 'Client id does not match token subject',
   SlowConsumer: 'Slow consumer',
+  /** POST /api/disconnect closed every socket of the user (1008). */
+  DisconnectedByServer: 'Disconnected by server',
   invalidParam: (name: string) => `Invalid ${name}`,
 } as const;

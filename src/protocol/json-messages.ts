@@ -24,6 +24,10 @@ export const JsonMessageType = {
   message: 'message',
   refresh: 'refresh',
   refreshed: 'refreshed',
+  /** Request and reply: the members of a channel. */
+  presence: 'presence',
+  /** Pushed to `presence: true` subscribers: who joined and left a channel. */
+  presenceDiff: 'presence_diff',
   error: 'error',
 } as const;
 

@@ -6,6 +6,12 @@ export const Topics = {
   chat: 'chat',
   room: (roomId: string) => `room:${roomId}`,
   channel: (channel: string) => `channel:${channel}`,
+  /** Joins and leaves of a channel's members, batched by each instance. */
+  presence: (channel: string) => `presence:${channel}`,
+  /** POST /api/disconnect asks every instance to close a user's sockets. */
+  disconnectUser: 'api:disconnect',
+  /** Each instance answers the asking one here with how many sockets it closed. */
+  disconnectedUser: (instance: string) => `api:disconnected:${instance}`,
 } as const;
 
 const CHANNEL_PREFIX = 'channel:';

@@ -1,52 +1,15 @@
 import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
-import type { Environment } from '../../src/config/load-config';
-import { startApp, type RunningApp } from '../support/app';
+import { startApp } from '../support/app';
 import { HistoryClient } from '../support/history-client';
 import { describeWithRedis, inspector, uniquePrefix, type RedisServer } from '../support/redis';
 import { TestClients } from '../support/ws-client';
-import {
-  expectDistinctInstances,
-  instanceIdOf,
-  redisEnv,
-  startInstances,
-  waitForReadiness,
-} from './cluster';
+import { instanceIdOf, redisEnv, waitForReadiness } from './cluster';
+import { useTwoInstances } from './two-instances';
 
 /** Offsets `from`+1 … `to`. */
 const range = (from: number, to: number) =>
   Array.from({ length: Math.max(to - from, 0) }, (_, i) => from + 1 + i);
-
-/** Two ready instances for the enclosing describe, with their /ws/json clients. */
-function useTwoInstances(env: () => Environment) {
-  let a: RunningApp | undefined;
-  let b: RunningApp | undefined;
-  const started = (app: RunningApp | undefined) => {
-    if (!app) throw new Error('The instances are not started yet');
-    return app;
-  };
-  const onA = new TestClients(() => started(a).wsUrl);
-  const onB = new TestClients(() => started(b).wsUrl);
-  beforeAll(async () => {
-    [a, b] = await startInstances(2, env());
-    expectDistinctInstances(a, b);
-    await waitForReadiness(a, 200, 5000);
-    await waitForReadiness(b, 200, 5000);
-  });
-  afterEach(async () => {
-    await Promise.all([onA.closeAll(), onB.closeAll()]);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-  });
-  return {
-    a: () => started(a),
-    b: () => started(b),
-    onA,
-    onB,
-    open: async (clients: TestClients) => new HistoryClient(await clients.open('/ws/json')),
-  };
-}
 
 describeWithRedis('channel history on Redis, two instances', (redis) => {
   const HISTORY_SIZE = 20;

@@ -115,17 +115,22 @@ export class ChannelsService {
   }
 
   /**
-   * Publishes to every subscriber of `channel` on every instance, the sender included. With
-   * history on the publication is refused (rejects with WsException "Bus unavailable") unless
-   * stored, and delivered only once stored, with its position; the promise gives the position.
+   * Publishes to every subscriber of `channel` on every instance, the sender included (no sender:
+   * the HTTP API). With history on the publication is refused (rejects with WsException "Bus
+   * unavailable") unless stored, and delivered only once stored, with its position; the promise
+   * gives the position.
    */
-  publish(channel: string, message: JsonValue, sender: Connection): Promise<StreamPosition> | void {
+  publish(
+    channel: string,
+    message: JsonValue,
+    sender?: Connection,
+  ): Promise<StreamPosition> | void {
     const topic = Topics.channel(channel);
     if (!this.history) {
       this.pubsub.publish(topic, message, sender);
       return;
     }
-    return this.history.publish({ topic, data: message, sender: sender.id }).catch(() => {
+    return this.history.publish({ topic, data: message, sender: sender?.id }).catch(() => {
       throw new WsException(ErrorMessages.busUnavailable);
     });
   }

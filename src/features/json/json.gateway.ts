@@ -1,7 +1,8 @@
 import { UseGuards } from '@nestjs/common';
-import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, SubscribeMessage, WsException } from '@nestjs/websockets';
 import { JwtAuthGuard } from '../../auth/jwt-auth.guard';
 import { SessionRefresh } from '../../auth/session-refresh.service';
+import { PresenceService } from '../../presence/presence.service';
 import { Endpoints } from '../../protocol/endpoints';
 import { normaliseId } from '../../protocol/ids';
 import {
@@ -12,12 +13,14 @@ import {
 } from '../../protocol/json-messages';
 import type { Connection } from '../../transport/connection';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
+import { ErrorMessages } from '../../protocol/text-messages';
 import { sendReply } from '../../transport/replies';
 import { WsValidationPipe } from '../../transport/ws-validation.pipe';
 import { ChannelsService } from '../channels/channels.service';
 import { ChannelDto } from './dto/channel.dto';
 import { PublishDto } from './dto/publish.dto';
 import { RefreshDto } from './dto/refresh.dto';
+import { wantsPresenceDiffs } from './dto/presence-flag';
 import { resumePointOf } from './dto/resume-point';
 
 /**
@@ -30,6 +33,7 @@ export class JsonGateway {
   constructor(
     private readonly channels: ChannelsService,
     private readonly sessions: SessionRefresh,
+    private readonly presence: PresenceService,
   ) {}
 
   @SubscribeMessage(T.ping)
@@ -53,8 +57,10 @@ export class JsonGateway {
     @MessageBody() envelope: unknown,
   ): JsonReply | Promise<void> {
     const id = normaliseId(channel);
-    if (this.channels.hasHistory) return this.subscribeWithHistory(client, id, envelope);
+    const diffs = wantsPresenceDiffs(envelope);
+    if (this.channels.hasHistory) return this.subscribeWithHistory(client, id, envelope, diffs);
     this.channels.subscribe(client, id);
+    this.presence.join(client, id, diffs);
     return jsonReply(T.subscribed, { channel: id });
   }
 
@@ -62,9 +68,11 @@ export class JsonGateway {
     client: Connection,
     channel: string,
     envelope: unknown,
+    diffs: boolean,
   ): Promise<void> {
     const since = resumePointOf(envelope);
     const { position, start } = await this.channels.subscribeWithHistory(client, channel, since);
+    this.presence.join(client, channel, diffs);
     const data = { channel, ...position } as unknown as JsonReply['data'];
     sendReply(client, jsonReply(T.subscribed, data), requestIdOf(envelope));
     start();
@@ -77,7 +85,19 @@ export class JsonGateway {
   ): JsonReply {
     const id = normaliseId(channel);
     this.channels.unsubscribe(client, id);
+    this.presence.leave(client, id);
     return jsonReply(T.unsubscribed, { channel: id });
+  }
+
+  /** The channel's members on every instance; being subscribed is not required. */
+  @SubscribeMessage(T.presence)
+  async presenceOf(
+    @MessageBody('payload', WsValidationPipe) { channel }: ChannelDto,
+  ): Promise<JsonReply> {
+    const snapshot = await this.presence.snapshot(normaliseId(channel)).catch(() => {
+      throw new WsException(ErrorMessages.busUnavailable);
+    });
+    return jsonReply(T.presence, snapshot as unknown as JsonReply['data']);
   }
 
   /** Moves the token deadline of an authenticated connection; same subject only. */
