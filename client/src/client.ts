@@ -3,6 +3,7 @@ import { SwitchboardCloseError, SwitchboardError } from './errors.js';
 import {
   CloseCodes,
   type JsonValue,
+  type PresenceDiffData,
   type ReplyData,
   type RequestPayloads,
   type RequestType,
@@ -62,6 +63,8 @@ export interface ClientEvents {
   disconnect: { code: number; reason: string; willRetry: boolean };
   /** Anything the application cannot await: a failed refresh or resubscription, a fatal close. */
   error: Error;
+  /** Who joined and left a channel subscribed with `{ presence: true }`. */
+  presence: PresenceDiffData;
 }
 
 type Listener<K extends keyof ClientEvents> = (value: ClientEvents[K]) => void;
@@ -127,12 +130,18 @@ export class SwitchboardClient {
 
   /**
    * Subscribes to `channel` (a second call adds a handler to the same subscription). Resolves
-   * once the server answered `subscribed`; rejects with the server's error.
+   * once the server answered `subscribed`; rejects with the server's error. With
+   * `{ presence: true }` the channel's joins and leaves arrive as `presence` events, also after
+   * every resubscription.
    */
-  async subscribe(channel: string, onMessage: MessageHandler): Promise<Subscription> {
+  async subscribe(
+    channel: string,
+    onMessage: MessageHandler,
+    options: { presence?: boolean } = {},
+  ): Promise<Subscription> {
     let subscription = this.subscriptions.get(channel);
     if (!subscription) {
-      subscription = new Subscription(channel, (s) => this.unsubscribe(s));
+      subscription = new Subscription(channel, (s) => this.unsubscribe(s), options.presence);
       this.subscriptions.set(channel, subscription);
       subscription.handlers.add(onMessage);
       try {
@@ -152,6 +161,11 @@ export class SwitchboardClient {
 
   ping(): Promise<ReplyData['ping']> {
     return this.request('ping', undefined);
+  }
+
+  /** Who is subscribed to `channel`, on every instance. */
+  presence(channel: string): Promise<ReplyData['presence']> {
+    return this.request('presence', { channel });
   }
 
   /** Moves the session's deadline with `token`, which the client also uses from now on. */
@@ -237,8 +251,9 @@ export class SwitchboardClient {
     subscription.hold();
     try {
       const since = subscription.since();
-      const { channel } = subscription;
-      await this.call('subscribe', since ? { channel, since } : { channel }, (data) => {
+      const { channel, presence } = subscription;
+      const payload = { channel, ...(since && { since }), ...(presence && { presence }) };
+      await this.call('subscribe', payload, (data) => {
         if (this.subscriptions.get(channel) !== subscription) return;
         if (!subscription.applySubscribed(data))
           this.emit('gap', { channel, reason: 'not recovered' });
@@ -328,6 +343,7 @@ export class SwitchboardClient {
     }
     if (frame.type === 'message')
       return this.subscriptions.get(frame.data.channel)?.receive(frame.data);
+    if (frame.type === 'presence_diff') return this.emit('presence', frame.data);
     if (frame.type === 'unsubscribed' && frame.data.reason && frame.id === undefined) {
       const subscription = this.subscriptions.get(frame.data.channel);
       if (!subscription) return;

@@ -24,8 +24,10 @@ export interface Publication {
 export interface RequestPayloads {
   /** ping takes none. */
   ping: undefined;
-  subscribe: { channel: string; since?: Since };
+  /** `presence: true` also sends this subscription the channel's `presence_diff` frames. */
+  subscribe: { channel: string; since?: Since; presence?: boolean };
   unsubscribe: { channel: string };
+  presence: { channel: string };
   publish: { channel: string; message: JsonValue };
   refresh: { token: string };
 }
@@ -63,6 +65,29 @@ export interface MessageData {
   offset?: number;
 }
 
+/** A /ws/json subscription: its connection id, and its token's `sub` (null without a token). */
+export interface PresenceMember {
+  client: string;
+  user: string | null;
+}
+
+export interface PresenceData {
+  channel: string;
+  /** Exact counts, across instances. */
+  clients: number;
+  users: number;
+  /** At most 1000; `truncated` is then true. */
+  members: PresenceMember[];
+  truncated?: true;
+}
+
+/** Who joined and left since the last diff (at most one per PRESENCE_DIFF_MS per channel). */
+export interface PresenceDiffData {
+  channel: string;
+  joins: PresenceMember[];
+  leaves: PresenceMember[];
+}
+
 export interface FieldError {
   field: string;
   message: string;
@@ -80,6 +105,7 @@ export interface ReplyData {
   unsubscribe: UnsubscribedData;
   publish: PublishedData;
   refresh: RefreshedData;
+  presence: PresenceData;
 }
 
 export type RequestType = keyof RequestPayloads;
@@ -97,11 +123,14 @@ export interface ProtocolMessages {
   UnsubscribeRequest: RequestFrame<'unsubscribe'>;
   PublishRequest: RequestFrame<'publish'>;
   RefreshRequest: RequestFrame<'refresh'>;
+  PresenceRequest: RequestFrame<'presence'>;
   PongReply: { type: 'pong'; data: ReplyData['ping']; id?: RequestId };
   SubscribedReply: { type: 'subscribed'; data: SubscribedData; id?: RequestId };
   UnsubscribedReply: { type: 'unsubscribed'; data: UnsubscribedData; id?: RequestId };
   PublishedReply: { type: 'published'; data: PublishedData; id?: RequestId };
   RefreshedReply: { type: 'refreshed'; data: RefreshedData; id?: RequestId };
+  PresenceReply: { type: 'presence'; data: PresenceData; id?: RequestId };
+  PresenceDiff: { type: 'presence_diff'; data: PresenceDiffData };
   ChannelMessage: { type: 'message'; data: MessageData };
   HeartbeatPing: { type: 'ping'; data: Record<string, never> };
   ErrorReply: { type: 'error'; data: ErrorData; id?: RequestId };
@@ -113,6 +142,8 @@ export type ServerFrame = ProtocolMessages[
   | 'UnsubscribedReply'
   | 'PublishedReply'
   | 'RefreshedReply'
+  | 'PresenceReply'
+  | 'PresenceDiff'
   | 'ChannelMessage'
   | 'HeartbeatPing'
   | 'ErrorReply'];

@@ -25,6 +25,8 @@ export class Subscription {
   constructor(
     readonly channel: string,
     private readonly unsubscribeFn: (subscription: Subscription) => Promise<void>,
+    /** Whether the subscription asks for `presence_diff` frames. */
+    readonly presence = false,
   ) {}
 
   /** Ends the subscription on the server and locally; the handlers receive nothing more. */

@@ -23,6 +23,7 @@ const SAMPLES: { [Name in keyof ProtocolMessages]: ProtocolMessages[Name][] } = 
       id: 2,
     },
     { type: 'subscribe', payload: { channel: 'news', since: { offset: 0 } } },
+    { type: 'subscribe', payload: { channel: 'doc-1', presence: true }, id: 6 },
   ],
   UnsubscribeRequest: [{ type: 'unsubscribe', payload: { channel: 'news' }, id: 3 }],
   PublishRequest: [
@@ -30,6 +31,7 @@ const SAMPLES: { [Name in keyof ProtocolMessages]: ProtocolMessages[Name][] } = 
     { type: 'publish', payload: { channel: 'news', message: null } },
   ],
   RefreshRequest: [{ type: 'refresh', payload: { token: 'a.b.c' }, id: 5 }],
+  PresenceRequest: [{ type: 'presence', payload: { channel: 'doc-1' }, id: 7 }],
   PongReply: [{ type: 'pong', data: {}, id: 'p1' }],
   SubscribedReply: [
     { type: 'subscribed', data: { channel: 'news' }, id: 1 },
@@ -60,6 +62,35 @@ const SAMPLES: { [Name in keyof ProtocolMessages]: ProtocolMessages[Name][] } = 
   RefreshedReply: [
     { type: 'refreshed', data: { exp: 1795744261 }, id: 5 },
     { type: 'refreshed', data: { exp: null }, id: 5 },
+  ],
+  PresenceReply: [
+    {
+      type: 'presence',
+      data: {
+        channel: 'doc-1',
+        clients: 2,
+        users: 1,
+        members: [
+          { client: 'k3Jd9aQz.1', user: 'alice' },
+          { client: 'k3Jd9aQz.2', user: null },
+        ],
+      },
+      id: 7,
+    },
+    {
+      type: 'presence',
+      data: { channel: 'doc-1', clients: 1500, users: 3, members: [], truncated: true },
+    },
+  ],
+  PresenceDiff: [
+    {
+      type: 'presence_diff',
+      data: { channel: 'doc-1', joins: [{ client: 'k3Jd9aQz.3', user: 'bob' }], leaves: [] },
+    },
+    {
+      type: 'presence_diff',
+      data: { channel: 'doc-1', joins: [], leaves: [{ client: 'k3Jd9aQz.1', user: null }] },
+    },
   ],
   ChannelMessage: [
     { type: 'message', data: { channel: 'news', message: 'hi' } },
