@@ -28,7 +28,7 @@ import type * as AppFactory from '../src/app.factory';
 import type * as LoadConfig from '../src/config/load-config';
 import type * as Endpoints from '../src/protocol/endpoints';
 import type * as Gateway from '../src/transport/endpoint-gateway.decorator';
-import type * as Validation from '../src/transport/ws-validation.pipe';
+import type * as Validation from '../src/transport/dispatch/ws-validation.pipe';
 
 const fromDist = createRequire(join(process.cwd(), 'dist', 'main.js'));
 const { createApp } = fromDist('./app.factory') as typeof AppFactory;

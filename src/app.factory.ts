@@ -21,11 +21,11 @@ import {
 } from './logging/json-log';
 import { NestJsonLogger } from './logging/nest-json-logger';
 import { TransportStats } from './metrics/transport-stats';
-import { Admission } from './transport/admission';
-import { buildGatewayHandlers } from './transport/gateway-handlers';
-import { InstanceId } from './transport/instance-id';
-import { MessageDispatcher } from './transport/message-dispatcher';
-import { ParamIdGuard } from './transport/param-id.guard';
+import { Admission } from './transport/upgrade/admission';
+import { buildGatewayHandlers } from './transport/dispatch/gateway-handlers';
+import { InstanceId } from './common/instance-id';
+import { MessageDispatcher } from './transport/dispatch/message-dispatcher';
+import { ParamIdGuard } from './transport/upgrade/param-id.guard';
 import { SwitchboardWsAdapter } from './transport/switchboard-ws.adapter';
 
 export interface CreateAppOptions {

@@ -2,8 +2,8 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { WsException } from '@nestjs/websockets';
 import { AppConfig } from '../config/app-config';
 import { CloseReason } from '../protocol/close-codes';
-import type { Connection } from '../transport/connection';
-import { upgradeRequestOf } from '../transport/connection-context';
+import type { Connection } from '../transport/socket/connection';
+import { upgradeRequestOf } from '../transport/socket/connection-context';
 import { AuthCloseReason } from './auth-failure';
 import { SessionExpiry } from './session-expiry';
 import { TokenVerifier } from './token-verifier';

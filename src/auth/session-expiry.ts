@@ -3,7 +3,7 @@ import { Clock } from '../common/clock';
 import { Scheduler, type ScheduledTask } from '../common/scheduler';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { CloseCode, CloseReason } from '../protocol/close-codes';
-import type { Connection } from '../transport/connection';
+import type { Connection } from '../transport/socket/connection';
 
 /** setTimeout's ceiling (about 24.8 days); longer deadlines are re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

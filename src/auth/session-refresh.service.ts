@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import { JsonErrorMessage } from '../protocol/json-messages';
-import type { Connection } from '../transport/connection';
+import type { Connection } from '../transport/socket/connection';
 import { SessionExpiry } from './session-expiry';
 import { TokenVerifier } from './token-verifier';
 

@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { InstanceId } from '../transport/instance-id';
+import { InstanceId } from '../common/instance-id';
 import { Bus } from './bus';
 import { InMemoryBus } from './in-memory-bus';
 import { RedisBus } from './redis-bus';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EndpointName } from '../protocol/endpoints';
-import type { Connection } from '../transport/connection';
+import type { Connection } from '../transport/socket/connection';
 
 type RemovalListener = (connection: Connection) => void;
 

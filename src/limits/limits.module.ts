@@ -4,7 +4,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { InstanceId } from '../transport/instance-id';
+import { InstanceId } from '../common/instance-id';
 import { clientIp } from './client-ip';
 import { DescriptorWatch } from './descriptor-watch';
 import { MESSAGE_THROTTLER } from './message-throttle-policy';

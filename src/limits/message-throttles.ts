@@ -9,7 +9,7 @@ import {
 import { Clock } from '../common/clock';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import type { EndpointDefinition } from '../protocol/endpoints';
-import type { Connection } from '../transport/connection';
+import type { Connection } from '../transport/socket/connection';
 import {
   messageThrottlerOf,
   resolveEndpointPolicies,

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../bus/bus';
+import type { JsonValue } from './json-value';
 
 /**
  * The /ws/json protocol. Requests are envelopes `{type, payload?, id?}`; replies are

@@ -6,9 +6,9 @@ import { ChannelSequencer } from '../history/channel-sequencer';
 import { channelMessage, insufficientState } from '../protocol/json-messages';
 import { channelOf } from '../protocol/topics';
 import { RoomRegistry } from '../rooms/room-registry';
-import type { Connection } from '../transport/connection';
-import { PreparedFrame } from '../transport/prepared-frame';
-import { sendPrepared } from './fan-out';
+import type { Connection } from '../transport/socket/connection';
+import { PreparedFrame } from '../transport/socket/prepared-frame';
+import { sendPrepared } from '../transport/socket/fan-out';
 
 /**
  * Joins local sockets to topics and delivers bus messages to them.

@@ -12,16 +12,16 @@ import type { EndpointDefinition } from '../protocol/endpoints';
 import { ErrorMessages } from '../protocol/text-messages';
 import { ConnectionLog, refusalReason } from '../logging/connection-log';
 import type { TransportStats } from '../metrics/transport-stats';
-import type { Admission } from './admission';
-import { Connection, type ConnectionHost } from './connection';
-import type { ConnectionGuard, GuardVerdict } from './connection-guard';
+import type { Admission } from './upgrade/admission';
+import { Connection, type ConnectionHost } from './socket/connection';
+import type { ConnectionGuard, GuardVerdict } from './upgrade/connection-guard';
 import type { EndpointGatewayOptions } from './endpoint-gateway.decorator';
-import type { EndpointHandlers } from './gateway-handlers';
-import type { InstanceId } from './instance-id';
-import type { MessageDispatcher } from './message-dispatcher';
-import { PathRouter, type RouteMatch } from './path-router';
-import { ignoreSocketError, refuseUpgrade } from './upgrade-refusal';
-import { WriteBatcher } from './write-batcher';
+import type { EndpointHandlers } from './dispatch/gateway-handlers';
+import type { InstanceId } from '../common/instance-id';
+import type { MessageDispatcher } from './dispatch/message-dispatcher';
+import { PathRouter, type RouteMatch } from './upgrade/path-router';
+import { ignoreSocketError, refuseUpgrade } from './upgrade/upgrade-refusal';
+import { WriteBatcher } from './socket/write-batcher';
 
 function markAlive(this: WebSocket): void {
   (this as Connection).alive = true;

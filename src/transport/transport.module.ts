@@ -4,10 +4,10 @@ import { Scheduler, SystemScheduler } from '../common/scheduler';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { HeartbeatService } from '../heartbeat/heartbeat.service';
 import { TransportStats } from '../metrics/transport-stats';
-import { Admission } from './admission';
-import { InstanceId } from './instance-id';
-import { MessageDispatcher } from './message-dispatcher';
-import { ParamIdGuard } from './param-id.guard';
+import { Admission } from './upgrade/admission';
+import { InstanceId } from '../common/instance-id';
+import { MessageDispatcher } from './dispatch/message-dispatcher';
+import { ParamIdGuard } from './upgrade/param-id.guard';
 
 /** The pieces the WebSocket adapter is built from; createApp hands them to the adapter. */
 @Global()

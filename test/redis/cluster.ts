@@ -2,7 +2,7 @@ import { get } from 'node:http';
 import type Redis from 'ioredis';
 import { Bus } from '../../src/bus/bus';
 import type { Environment } from '../../src/config/load-config';
-import { InstanceId } from '../../src/transport/instance-id';
+import { InstanceId } from '../../src/common/instance-id';
 import { startApp, type RunningApp } from '../support/app';
 
 /**

@@ -12,7 +12,7 @@ import { MAX_SUBSCRIPTIONS_PER_CONNECTION, JsonErrorMessage } from '../../protoc
 import { ErrorMessages } from '../../protocol/text-messages';
 import { Topics } from '../../protocol/topics';
 import { PubSubService } from '../../pubsub/pubsub.service';
-import type { Connection } from '../../transport/connection';
+import type { Connection } from '../../transport/socket/connection';
 
 /** Where a client resumes from: the last offset it received and, optionally, its epoch. */
 export interface ResumePoint {

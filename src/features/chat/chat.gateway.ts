@@ -11,7 +11,7 @@ import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
 import { TextMessages } from '../../protocol/text-messages';
 import { Topics } from '../../protocol/topics';
 import { PubSubService } from '../../pubsub/pubsub.service';
-import type { Connection } from '../../transport/connection';
+import type { Connection } from '../../transport/socket/connection';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 
 type ChatConnection = Connection<{ clientId: string }>;

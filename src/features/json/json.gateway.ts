@@ -10,10 +10,10 @@ import {
   requestIdOf,
   type JsonReply,
 } from '../../protocol/json-messages';
-import type { Connection } from '../../transport/connection';
+import type { Connection } from '../../transport/socket/connection';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
-import { sendReply } from '../../transport/replies';
-import { WsValidationPipe } from '../../transport/ws-validation.pipe';
+import { sendReply } from '../../transport/dispatch/replies';
+import { WsValidationPipe } from '../../transport/dispatch/ws-validation.pipe';
 import { ChannelsService } from '../channels/channels.service';
 import { ChannelDto } from './dto/channel.dto';
 import { PublishDto } from './dto/publish.dto';

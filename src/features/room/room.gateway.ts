@@ -9,7 +9,7 @@ import { JwtAuthGuard } from '../../auth/jwt-auth.guard';
 import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
 import { Topics } from '../../protocol/topics';
 import { PubSubService } from '../../pubsub/pubsub.service';
-import type { Connection } from '../../transport/connection';
+import type { Connection } from '../../transport/socket/connection';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 
 type RoomConnection = Connection<{ roomId: string }>;

@@ -3,7 +3,7 @@ import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websocke
 import { JwtAuthGuard } from '../../auth/jwt-auth.guard';
 import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
 import { TextMessages } from '../../protocol/text-messages';
-import type { Connection } from '../../transport/connection';
+import type { Connection } from '../../transport/socket/connection';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 
 /**

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/websockets';
 import { JwtAuthGuard } from '../../auth/jwt-auth.guard';
 import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
-import type { Connection } from '../../transport/connection';
+import type { Connection } from '../../transport/socket/connection';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 import { ChannelsService } from '../channels/channels.service';
 

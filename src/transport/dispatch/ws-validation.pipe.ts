@@ -7,9 +7,9 @@ import {
   type ValidatorOptions,
   validateSync,
 } from 'class-validator';
-import type { JsonValue } from '../bus/bus';
-import { payloadBoundViolation } from '../limits/payload-limits';
-import { JsonErrorMessage } from '../protocol/json-messages';
+import type { JsonValue } from '../../bus/bus';
+import { payloadBoundViolation } from '../../limits/payload-limits';
+import { JsonErrorMessage } from '../../protocol/json-messages';
 import type { FieldError } from './json-envelope';
 import type { ClientErrorBody } from './ws-error.filter';
 

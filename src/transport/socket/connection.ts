@@ -1,12 +1,17 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import type { Principal } from '../auth/principal';
-import type { TransportStats } from '../metrics/transport-stats';
-import { CloseCode, CloseReason } from '../protocol/close-codes';
-import type { EndpointDefinition } from '../protocol/endpoints';
-import type { MessageHandler } from './gateway-handlers';
+import type { Principal } from '../../auth/principal';
+import type { TransportStats } from '../../metrics/transport-stats';
+import { CloseCode, CloseReason } from '../../protocol/close-codes';
+import type { EndpointDefinition } from '../../protocol/endpoints';
 import { type PreparedFrame, writePrepared } from './prepared-frame';
 import type { Batchable, WriteBatcher } from './write-batcher';
+
+/**
+ * A message handler as the dispatcher calls it. It returns the handler's result (a value, a
+ * promise or an observable, see dispatch/replies.ts); a direct handler may also throw.
+ */
+export type MessageHandler = (connection: Connection, data: unknown, event: string) => unknown;
 
 /** What every connection of one server shares: limits and counters. Set once at accept. */
 export interface ConnectionHost {

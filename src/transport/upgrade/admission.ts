@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { ConnectionRegistry } from '../connections/connection-registry';
-import { UpgradeLimits } from '../limits/upgrade-limits';
+import { AppConfig } from '../../config/app-config';
+import { ConnectionRegistry } from '../../connections/connection-registry';
+import { UpgradeLimits } from '../../limits/upgrade-limits';
 
 /**
  * Decides, before any WebSocket work, whether an upgrade may proceed; a refusal is an HTTP

@@ -1,9 +1,9 @@
 import { isObservable, type Observable } from 'rxjs';
-import type { JsonValue } from '../bus/bus';
-import { jsonError, type RequestId } from '../protocol/json-messages';
-import type { FrameFormat } from '../protocol/endpoints';
-import type { TextError } from '../protocol/text-messages';
-import type { Connection } from './connection';
+import type { JsonValue } from '../../bus/bus';
+import { jsonError, type RequestId } from '../../protocol/json-messages';
+import type { FrameFormat } from '../../protocol/endpoints';
+import type { TextError } from '../../protocol/text-messages';
+import type { Connection } from '../socket/connection';
 import { toClientError } from './ws-error.filter';
 
 /**

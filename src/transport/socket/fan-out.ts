@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { Connection } from '../transport/connection';
-import type { PreparedFrame } from '../transport/prepared-frame';
+import type { Connection } from './connection';
+import type { PreparedFrame } from './prepared-frame';
 
 const logger = new Logger('FanOut');
 

@@ -1,13 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { RawData } from 'ws';
-import { Clock } from '../common/clock';
-import { MessageThrottles } from '../limits/message-throttles';
-import { TransportStats } from '../metrics/transport-stats';
-import { CloseCode, CloseReason } from '../protocol/close-codes';
-import { TEXT_EVENT } from '../protocol/endpoints';
-import { JsonErrorMessage, jsonError, type RequestId } from '../protocol/json-messages';
-import { ErrorMessages } from '../protocol/text-messages';
-import type { Connection } from './connection';
+import { Clock } from '../../common/clock';
+import { MessageThrottles } from '../../limits/message-throttles';
+import { TransportStats } from '../../metrics/transport-stats';
+import { CloseCode, CloseReason } from '../../protocol/close-codes';
+import { TEXT_EVENT } from '../../protocol/endpoints';
+import { JsonErrorMessage, jsonError, type RequestId } from '../../protocol/json-messages';
+import { ErrorMessages } from '../../protocol/text-messages';
+import type { Connection } from '../socket/connection';
 import { decodeEnvelope, requestIdOfText } from './json-envelope';
 import { errorReply, errorReplyFor, sendReply, settleReply } from './replies';
 
