@@ -35,7 +35,9 @@ const { createApp } = fromDist('./app.factory') as typeof AppFactory;
 const { loadConfigFromProcess } = fromDist('./config/load-config') as typeof LoadConfig;
 const { Endpoints: endpoints } = fromDist('./protocol/endpoints') as typeof Endpoints;
 const { EndpointGateway } = fromDist('./transport/endpoint-gateway.decorator') as typeof Gateway;
-const { WsValidationPipe } = fromDist('./transport/ws-validation.pipe') as typeof Validation;
+const { WsValidationPipe } = fromDist(
+  './transport/dispatch/ws-validation.pipe',
+) as typeof Validation;
 
 const BARE_PATH = '/bench/json/bare';
 const ENHANCED_PATH = '/bench/json/enhanced';

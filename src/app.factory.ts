@@ -11,6 +11,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
 import { ConnectionRegistry } from './connections/connection-registry';
+import { ConnectionLimits } from './limits/connection-limits';
 import { applyHttpServerLimits } from './limits/http-server-limits';
 import { PendingSockets } from './limits/pending-sockets';
 import {
@@ -80,6 +81,7 @@ export async function createApp(
     instanceId: app.get(InstanceId),
     guards: [app.get(ParamIdGuard)],
     admission: app.get(Admission),
+    limits: app.get(ConnectionLimits),
     stats: app.get(TransportStats),
   });
   // The gateways exist once NestFactory.create returns; sockets arrive only after listen().

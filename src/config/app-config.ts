@@ -42,6 +42,12 @@ export class AppConfig {
   readonly trustProxy!: boolean;
   readonly httpHeadersTimeoutMs!: number;
   readonly maxPendingSockets!: number;
+  /** MAX_PENDING_FRAMES: frames held per connection while one of its handlers is in flight. */
+  readonly maxPendingFrames!: number;
+  /** MAX_SUBSCRIPTIONS: channels per /ws/json connection. */
+  readonly maxSubscriptions!: number;
+  /** MAX_PAYLOAD_DEPTH and MAX_PAYLOAD_ENTRIES: the shape of a payload or bus message. */
+  readonly payloadBounds!: { readonly maxDepth: number; readonly maxEntries: number };
 
   static of(values: AppConfigValues): AppConfig {
     return Object.freeze(Object.assign(new AppConfig(), values));

@@ -58,6 +58,9 @@ export function loadConfig(env: Environment): AppConfig {
     trustProxy: vars.TRUST_PROXY,
     httpHeadersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,
     maxPendingSockets: vars.MAX_PENDING_SOCKETS,
+    maxPendingFrames: vars.MAX_PENDING_FRAMES,
+    maxSubscriptions: vars.MAX_SUBSCRIPTIONS,
+    payloadBounds: { maxDepth: vars.MAX_PAYLOAD_DEPTH, maxEntries: vars.MAX_PAYLOAD_ENTRIES },
   });
 }
 

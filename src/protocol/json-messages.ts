@@ -44,9 +44,6 @@ export const UnsubscribeReason = {
   insufficientState: 'Insufficient state',
 } as const;
 
-/** Channels one /ws/json connection may be subscribed to at once. */
-export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
-
 export function jsonReply(type: string, data: JsonValue, id?: RequestId): JsonReply {
   return id === undefined ? { type, data } : { type, data, id };
 }

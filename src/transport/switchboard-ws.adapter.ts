@@ -7,6 +7,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { SystemClock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import type { ConnectionRegistry } from '../connections/connection-registry';
+import type { ConnectionLimits } from '../limits/connection-limits';
 import { CloseCode } from '../protocol/close-codes';
 import type { EndpointDefinition } from '../protocol/endpoints';
 import { ErrorMessages } from '../protocol/text-messages';
@@ -38,6 +39,8 @@ export interface SwitchboardAdapterDependencies {
    */
   readonly guards: readonly ConnectionGuard[];
   readonly admission: Admission;
+  /** MAX_BUFFERED_BYTES, which every connection's sends are checked against. */
+  readonly limits: ConnectionLimits;
   readonly stats: TransportStats;
 }
 
@@ -87,7 +90,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
     const { dispatcher } = deps;
     this.host = {
       stats: deps.stats,
-      maxBufferedBytes: deps.config.maxBufferedBytes,
+      maxBufferedBytes: deps.limits.maxBufferedBytes,
       batcher: new WriteBatcher(),
     };
     // One function shared by every socket: ws calls it with `this` bound to the socket.

@@ -8,7 +8,8 @@ import {
   type Publication,
   type StreamPosition,
 } from '../../history/channel-history';
-import { MAX_SUBSCRIPTIONS_PER_CONNECTION, JsonErrorMessage } from '../../protocol/json-messages';
+import { ConnectionLimits } from '../../limits/connection-limits';
+import { JsonErrorMessage } from '../../protocol/json-messages';
 import { ErrorMessages } from '../../protocol/text-messages';
 import { Topics } from '../../protocol/topics';
 import { PubSubService } from '../../pubsub/pubsub.service';
@@ -49,6 +50,7 @@ export interface HistorySubscription {
 export class ChannelsService {
   constructor(
     private readonly pubsub: PubSubService,
+    private readonly limits: ConnectionLimits,
     @Optional() @Inject(ChannelHistory) private readonly history?: ChannelHistory | null,
   ) {}
 
@@ -59,7 +61,7 @@ export class ChannelsService {
 
   /**
    * Subscribes `connection` to `channel`; idempotent. A connection holds at most
-   * MAX_SUBSCRIPTIONS_PER_CONNECTION channels, so no client can grow server memory without bound.
+   * MAX_SUBSCRIPTIONS channels, so no client can grow server memory without bound.
    */
   subscribe(connection: Connection, channel: string): void {
     const topic = Topics.channel(channel);
@@ -131,7 +133,7 @@ export class ChannelsService {
   }
 
   private checkLimit(connection: Connection): void {
-    if (this.pubsub.membershipCount(connection) >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+    if (this.pubsub.membershipCount(connection) >= this.limits.maxSubscriptions) {
       throw new WsException(JsonErrorMessage.tooManySubscriptions);
     }
   }

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { RawData } from 'ws';
 import { Clock } from '../../common/clock';
+import { ConnectionLimits } from '../../limits/connection-limits';
 import { MessageThrottles } from '../../limits/message-throttles';
 import { TransportStats } from '../../metrics/transport-stats';
 import { CloseCode, CloseReason } from '../../protocol/close-codes';
@@ -10,12 +11,6 @@ import { ErrorMessages } from '../../protocol/text-messages';
 import type { Connection } from '../socket/connection';
 import { decodeEnvelope, requestIdOfText } from './json-envelope';
 import { errorReply, errorReplyFor, sendReply, settleReply } from './replies';
-
-/**
- * Frames a connection may have waiting while a handler is in flight. Past it the socket is
- * paused, so a client that sends faster than it is served is held back by TCP, not by memory.
- */
-const MAX_BACKLOG = 64;
 
 /**
  * The per-message hot path, run for every frame on every endpoint before a gateway sees it. It
@@ -41,11 +36,21 @@ const MAX_BACKLOG = 64;
 export class MessageDispatcher {
   private readonly logger = new Logger(MessageDispatcher.name);
 
+  /**
+   * MAX_PENDING_FRAMES: frames a connection may have waiting while a handler is in flight. Past
+   * it the socket is paused, so a client that sends faster than it is served is held back by TCP,
+   * not by memory; it is read again once half of them are handled.
+   */
+  private readonly maxPendingFrames: number;
+
   constructor(
     private readonly throttles: MessageThrottles,
     private readonly clock: Clock,
     private readonly stats: TransportStats,
-  ) {}
+    limits: ConnectionLimits,
+  ) {
+    this.maxPendingFrames = limits.maxPendingFrames;
+  }
 
   dispatch(connection: Connection, data: RawData, isBinary: boolean): void {
     if (!connection.isOpen) return;
@@ -58,7 +63,8 @@ export class MessageDispatcher {
     const allowed = this.throttles.allowFrame(connection);
     if (connection.inFlight) {
       connection.backlog.push({ text, allowed });
-      if (connection.backlog.length >= MAX_BACKLOG && !connection.isPaused) connection.pause();
+      if (connection.backlog.length >= this.maxPendingFrames && !connection.isPaused)
+        connection.pause();
       return;
     }
     this.run(connection, text, allowed);
@@ -95,7 +101,7 @@ export class MessageDispatcher {
       const frame = backlog.shift()!;
       this.run(connection, frame.text, frame.allowed);
     }
-    if (connection.isPaused && backlog.length < MAX_BACKLOG / 2) connection.resume();
+    if (connection.isPaused && backlog.length < this.maxPendingFrames / 2) connection.resume();
   }
 
   private handle(
