@@ -50,7 +50,7 @@ export class Connection<P extends Record<string, string> = Record<string, string
   /** Cleared by each heartbeat sweep, set again by the peer's pong. */
   alive = true;
   /**
-   * The gateway's message handlers (see gateway-handlers.ts), shared by every socket of the
+   * The gateway's message handlers (see dispatch/gateway-handlers.ts), shared by every socket of the
    * endpoint; set once the gateway has seen the connection.
    */
   handlers: ReadonlyMap<string, MessageHandler> = NO_HANDLERS;
