@@ -63,6 +63,14 @@ module.exports = {
       SOCKET,
       [BASE, SERVICES, TRANSPORT],
     ),
+    {
+      name: 'peers-not-connections',
+      comment:
+        'Outside the transport, a client is a Peer (transport/socket/peer.ts), never the ws subclass.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: TRANSPORT },
+      to: { path: '^src/transport/socket/connection\\.ts$' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

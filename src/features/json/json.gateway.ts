@@ -10,7 +10,7 @@ import {
   requestIdOf,
   type JsonReply,
 } from '../../protocol/json-messages';
-import type { Connection } from '../../transport/socket/connection';
+import type { Peer } from '../../transport/socket/peer';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 import { sendReply } from '../../transport/dispatch/replies';
 import { WsValidationPipe } from '../../transport/dispatch/ws-validation.pipe';
@@ -48,7 +48,7 @@ export class JsonGateway {
    */
   @SubscribeMessage(T.subscribe)
   subscribe(
-    @ConnectedSocket() client: Connection,
+    @ConnectedSocket() client: Peer,
     @MessageBody('payload', WsValidationPipe) { channel }: ChannelDto,
     @MessageBody() envelope: unknown,
   ): JsonReply | Promise<void> {
@@ -59,7 +59,7 @@ export class JsonGateway {
   }
 
   private async subscribeWithHistory(
-    client: Connection,
+    client: Peer,
     channel: string,
     envelope: unknown,
   ): Promise<void> {
@@ -72,7 +72,7 @@ export class JsonGateway {
 
   @SubscribeMessage(T.unsubscribe)
   unsubscribe(
-    @ConnectedSocket() client: Connection,
+    @ConnectedSocket() client: Peer,
     @MessageBody('payload', WsValidationPipe) { channel }: ChannelDto,
   ): JsonReply {
     const id = normaliseId(channel);
@@ -83,7 +83,7 @@ export class JsonGateway {
   /** Moves the token deadline of an authenticated connection; same subject only. */
   @SubscribeMessage(T.refresh)
   refresh(
-    @ConnectedSocket() client: Connection,
+    @ConnectedSocket() client: Peer,
     @MessageBody('payload', WsValidationPipe) { token }: RefreshDto,
   ): JsonReply {
     return jsonReply(T.refreshed, { exp: this.sessions.refresh(client, token) });
@@ -91,7 +91,7 @@ export class JsonGateway {
 
   @SubscribeMessage(T.publish)
   publish(
-    @ConnectedSocket() client: Connection,
+    @ConnectedSocket() client: Peer,
     @MessageBody('payload', WsValidationPipe) { channel, message }: PublishDto,
   ): JsonReply | Promise<JsonReply> {
     const id = normaliseId(channel);

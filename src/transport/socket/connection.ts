@@ -5,6 +5,7 @@ import type { TransportStats } from '../../metrics/transport-stats';
 import { CloseCode, CloseReason } from '../../protocol/close-codes';
 import type { EndpointDefinition } from '../../protocol/endpoints';
 import { type PreparedFrame, writePrepared } from './prepared-frame';
+import type { LivePeer } from './peer';
 import type { Batchable, WriteBatcher } from './write-batcher';
 
 /**
@@ -37,7 +38,7 @@ const NO_HANDLERS: ReadonlyMap<string, MessageHandler> = new Map();
  */
 export class Connection<P extends Record<string, string> = Record<string, string>>
   extends WebSocket
-  implements Batchable
+  implements Batchable, LivePeer<P>
 {
   /** Unique across instances for the life of the process (instance id + sequence). */
   id = '';
