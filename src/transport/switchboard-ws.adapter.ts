@@ -130,8 +130,6 @@ export class SwitchboardWsAdapter extends WsAdapter {
 
   /** Nest's per-socket callbacks are not used: see buildGatewayHandlers. */
   override bindMessageHandlers(client: Connection, _handlers: MessageMappingProperties[]): void {
-    const gateway = this.gateways.get(client.endpoint);
-    if (gateway) client.handlers = gateway.messages;
     client.on('message', this.onMessage);
     client.on('ping', this.onPing);
   }
@@ -139,6 +137,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
   /** What runs for each endpoint (see buildGatewayHandlers); before the gateways bind. */
   useGatewayHandlers(gateways: EndpointHandlers): void {
     this.gateways = gateways;
+    this.deps.dispatcher.useGatewayHandlers(gateways);
   }
 
   override async dispose(): Promise<void> {

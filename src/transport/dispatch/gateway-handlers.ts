@@ -9,7 +9,7 @@ import { WsContextCreator } from '@nestjs/websockets/context/ws-context-creator'
 import { WsProxy } from '@nestjs/websockets/context/ws-proxy';
 import { GatewayMetadataExplorer } from '@nestjs/websockets/gateway-metadata-explorer';
 import type { EndpointDefinition } from '../../protocol/endpoints';
-import type { MessageHandler } from '../socket/connection';
+import type { Connection } from '../socket/connection';
 import { directHandlerFor } from './direct-handlers';
 import { EndpointExceptionFiltersContext } from './endpoint-exception-filters';
 import { enhancedHandler } from './enhanced-handler';
@@ -20,7 +20,11 @@ import {
   MessageGuardsContextCreator,
 } from '../upgrade/guard-scopes';
 
-export type { MessageHandler };
+/**
+ * A message handler as the dispatcher calls it. It returns the handler's result (a value, a
+ * promise or an observable, see replies.ts); a direct handler may also throw.
+ */
+export type MessageHandler = (connection: Connection, data: unknown, event: string) => unknown;
 
 /** What the transport runs for one gateway: its class guards per connection, its handlers. */
 export interface GatewayHandlers {

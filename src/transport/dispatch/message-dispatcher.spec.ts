@@ -4,6 +4,7 @@ import type { MessageThrottles } from '../../limits/message-throttles';
 import { TransportStats } from '../../metrics/transport-stats';
 import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
 import type { Connection } from '../socket/connection';
+import type { EndpointHandlers } from './gateway-handlers';
 import { MessageDispatcher } from './message-dispatcher';
 
 const everyFrameAllowed = {
@@ -26,7 +27,6 @@ function slowConnection(releases: (() => void)[]) {
     inFlight: false,
     backlog: [] as { text: string; allowed: boolean }[],
     isPaused: false,
-    handlers: new Map([[TEXT_EVENT, handler]]),
     pause() {
       this.isPaused = true;
     },
@@ -34,7 +34,8 @@ function slowConnection(releases: (() => void)[]) {
       this.isPaused = false;
     },
   };
-  return { connection, handled };
+  const gateways = new Map([[Endpoints.echo, { messages: new Map([[TEXT_EVENT, handler]]) }]]);
+  return { connection, handled, gateways: gateways as unknown as EndpointHandlers };
 }
 
 describe('MessageDispatcher backpressure', () => {
@@ -47,7 +48,8 @@ describe('MessageDispatcher backpressure', () => {
       limits,
     );
     const releases: (() => void)[] = [];
-    const { connection, handled } = slowConnection(releases);
+    const { connection, handled, gateways } = slowConnection(releases);
+    dispatcher.useGatewayHandlers(gateways);
     const frame = (text: string) =>
       dispatcher.dispatch(connection as unknown as Connection, Buffer.from(text), false);
     const releaseOne = async () => {

@@ -5,12 +5,15 @@ import { ConnectionLimits } from '../../limits/connection-limits';
 import { MessageThrottles } from '../../limits/message-throttles';
 import { TransportStats } from '../../metrics/transport-stats';
 import { CloseCode, CloseReason } from '../../protocol/close-codes';
-import { TEXT_EVENT } from '../../protocol/endpoints';
+import { type EndpointDefinition, TEXT_EVENT } from '../../protocol/endpoints';
 import { JsonErrorMessage, jsonError, type RequestId } from '../../protocol/json-messages';
 import { ErrorMessages } from '../../protocol/text-messages';
 import type { Connection } from '../socket/connection';
+import type { EndpointHandlers, MessageHandler } from './gateway-handlers';
 import { decodeEnvelope, requestIdOfText } from './json-envelope';
 import { errorReply, errorReplyFor, sendReply, settleReply } from './replies';
+
+const NO_HANDLERS: ReadonlyMap<string, MessageHandler> = new Map();
 
 /**
  * The per-message hot path, run for every frame on every endpoint before a gateway sees it. It
@@ -42,6 +45,8 @@ export class MessageDispatcher {
    * not by memory; it is read again once half of them are handled.
    */
   private readonly maxPendingFrames: number;
+  private handlers: ReadonlyMap<EndpointDefinition, ReadonlyMap<string, MessageHandler>> =
+    new Map();
 
   constructor(
     private readonly throttles: MessageThrottles,
@@ -50,6 +55,13 @@ export class MessageDispatcher {
     limits: ConnectionLimits,
   ) {
     this.maxPendingFrames = limits.maxPendingFrames;
+  }
+
+  /** The gateways' handlers by endpoint (see buildGatewayHandlers); set at boot, before any socket. */
+  useGatewayHandlers(gateways: EndpointHandlers): void {
+    const handlers = new Map<EndpointDefinition, ReadonlyMap<string, MessageHandler>>();
+    for (const [endpoint, gateway] of gateways) handlers.set(endpoint, gateway.messages);
+    this.handlers = handlers;
   }
 
   dispatch(connection: Connection, data: RawData, isBinary: boolean): void {
@@ -120,14 +132,15 @@ export class MessageDispatcher {
       this.refuse(connection, format === 'json' ? requestIdOfText(text) : undefined);
       return undefined;
     }
-    if (format === 'text') return this.call(connection, TEXT_EVENT, text, undefined);
+    const handlers = this.handlers.get(connection.endpoint) ?? NO_HANDLERS;
+    if (format === 'text') return this.call(connection, handlers, TEXT_EVENT, text, undefined);
     const decoded = decodeEnvelope(text);
     if (!decoded.ok) {
       sendReply(connection, decoded.error);
       return undefined;
     }
     const { envelope } = decoded;
-    if (!connection.handlers.has(envelope.type)) {
+    if (!handlers.has(envelope.type)) {
       sendReply(connection, jsonError(JsonErrorMessage.unknownType, envelope.id));
       return undefined;
     }
@@ -135,7 +148,7 @@ export class MessageDispatcher {
       this.refuse(connection, envelope.id);
       return undefined;
     }
-    return this.call(connection, envelope.type, envelope, envelope.id);
+    return this.call(connection, handlers, envelope.type, envelope, envelope.id);
   }
 
   /** Answers a frame over its rate limit with the endpoint's error (the request id on JSON). */
@@ -151,11 +164,12 @@ export class MessageDispatcher {
    */
   private call(
     connection: Connection,
+    handlers: ReadonlyMap<string, MessageHandler>,
     event: string,
     data: unknown,
     id: RequestId | undefined,
   ): Promise<void> | undefined {
-    const handler = connection.handlers.get(event);
+    const handler = handlers.get(event);
     if (!handler) {
       this.logger.warn(`No handler for "${event}" on endpoint ${connection.endpoint.name}`);
       return undefined;

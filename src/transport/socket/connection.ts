@@ -8,12 +8,6 @@ import { type PreparedFrame, writePrepared } from './prepared-frame';
 import type { LivePeer } from './peer';
 import type { Batchable, WriteBatcher } from './write-batcher';
 
-/**
- * A message handler as the dispatcher calls it. It returns the handler's result (a value, a
- * promise or an observable, see dispatch/replies.ts); a direct handler may also throw.
- */
-export type MessageHandler = (connection: Connection, data: unknown, event: string) => unknown;
-
 /** What every connection of one server shares: limits and counters. Set once at accept. */
 export interface ConnectionHost {
   readonly stats: TransportStats;
@@ -27,7 +21,6 @@ const SLOW_CONSUMER_GRACE_MS = 1000;
 const AS_TEXT = { binary: false } as const;
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
-const NO_HANDLERS: ReadonlyMap<string, MessageHandler> = new Map();
 
 /**
  * A server-side WebSocket with the transport's per-connection state. The ws server instantiates
@@ -50,11 +43,6 @@ export class Connection<P extends Record<string, string> = Record<string, string
   principal: Principal | undefined = undefined;
   /** Cleared by each heartbeat sweep, set again by the peer's pong. */
   alive = true;
-  /**
-   * The gateway's message handlers (see dispatch/gateway-handlers.ts), shared by every socket of the
-   * endpoint; set once the gateway has seen the connection.
-   */
-  handlers: ReadonlyMap<string, MessageHandler> = NO_HANDLERS;
   /** True while a handler for this connection has not settled; later frames wait in `backlog`. */
   inFlight = false;
   /** Frames that arrived while a handler was in flight, with their rate-limit verdicts. */
