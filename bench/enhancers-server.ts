@@ -28,14 +28,16 @@ import type * as AppFactory from '../src/app.factory';
 import type * as LoadConfig from '../src/config/load-config';
 import type * as Endpoints from '../src/protocol/endpoints';
 import type * as Gateway from '../src/transport/endpoint-gateway.decorator';
-import type * as Validation from '../src/transport/ws-validation.pipe';
+import type * as Validation from '../src/transport/dispatch/ws-validation.pipe';
 
 const fromDist = createRequire(join(process.cwd(), 'dist', 'main.js'));
 const { createApp } = fromDist('./app.factory') as typeof AppFactory;
 const { loadConfigFromProcess } = fromDist('./config/load-config') as typeof LoadConfig;
 const { Endpoints: endpoints } = fromDist('./protocol/endpoints') as typeof Endpoints;
 const { EndpointGateway } = fromDist('./transport/endpoint-gateway.decorator') as typeof Gateway;
-const { WsValidationPipe } = fromDist('./transport/ws-validation.pipe') as typeof Validation;
+const { WsValidationPipe } = fromDist(
+  './transport/dispatch/ws-validation.pipe',
+) as typeof Validation;
 
 const BARE_PATH = '/bench/json/bare';
 const ENHANCED_PATH = '/bench/json/enhanced';

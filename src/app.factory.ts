@@ -13,6 +13,7 @@ import { serveOpenApi } from './api/openapi';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
 import { ConnectionRegistry } from './connections/connection-registry';
+import { ConnectionLimits } from './limits/connection-limits';
 import { applyHttpServerLimits } from './limits/http-server-limits';
 import { PendingSockets } from './limits/pending-sockets';
 import {
@@ -23,11 +24,11 @@ import {
 } from './logging/json-log';
 import { NestJsonLogger } from './logging/nest-json-logger';
 import { TransportStats } from './metrics/transport-stats';
-import { Admission } from './transport/admission';
-import { buildGatewayHandlers } from './transport/gateway-handlers';
-import { InstanceId } from './transport/instance-id';
-import { MessageDispatcher } from './transport/message-dispatcher';
-import { ParamIdGuard } from './transport/param-id.guard';
+import { Admission } from './transport/upgrade/admission';
+import { buildGatewayHandlers } from './transport/dispatch/gateway-handlers';
+import { InstanceId } from './common/instance-id';
+import { MessageDispatcher } from './transport/dispatch/message-dispatcher';
+import { ParamIdGuard } from './transport/upgrade/param-id.guard';
 import { SwitchboardWsAdapter } from './transport/switchboard-ws.adapter';
 
 export interface CreateAppOptions {
@@ -85,6 +86,7 @@ export async function createApp(
     instanceId: app.get(InstanceId),
     guards: [app.get(ParamIdGuard)],
     admission: app.get(Admission),
+    limits: app.get(ConnectionLimits),
     stats: app.get(TransportStats),
   });
   // The gateways exist once NestFactory.create returns; sockets arrive only after listen().

@@ -1,4 +1,4 @@
-import { buildGatewayHandlers } from '../src/transport/gateway-handlers';
+import { buildGatewayHandlers } from '../src/transport/dispatch/gateway-handlers';
 import { useApp } from './support/app';
 
 describe('direct handlers (the hot path without Nest’s per-message wrapper)', () => {

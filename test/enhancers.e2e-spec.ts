@@ -1,6 +1,6 @@
 import { TokenSigner } from '../src/auth/token-signer';
 import type { Type } from '@nestjs/common';
-import { buildGatewayHandlers } from '../src/transport/gateway-handlers';
+import { buildGatewayHandlers } from '../src/transport/dispatch/gateway-handlers';
 import { startApp, type RunningApp } from './support/app';
 import {
   ContractEndpoints,

@@ -2,7 +2,7 @@ import { HttpException, HttpStatus } from '@nestjs/common';
 import type { ValidationError } from 'class-validator';
 import { JsonErrorMessage } from '../protocol/json-messages';
 import { ErrorMessages } from '../protocol/text-messages';
-import type { FieldError } from '../transport/json-envelope';
+import type { FieldError } from '../transport/dispatch/json-envelope';
 
 /**
  * The HTTP API's error bodies: `{"error": text}`, plus `errors` (the `{field, message}` entries

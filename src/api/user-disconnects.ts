@@ -5,7 +5,7 @@ import { InMemoryBus } from '../bus/in-memory-bus';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { CloseCode, CloseReason } from '../protocol/close-codes';
 import { Topics } from '../protocol/topics';
-import { InstanceId } from '../transport/instance-id';
+import { InstanceId } from '../common/instance-id';
 
 /** How long POST /api/disconnect waits for the other instances' counts. */
 export const DISCONNECT_REPLY_WINDOW_MS = 500;

@@ -3,7 +3,8 @@ import { Clock, SystemClock } from '../common/clock';
 import { ConfigModule } from '../config/config.module';
 import { loadConfig } from '../config/load-config';
 import { LimitsModule } from '../limits/limits.module';
-import { TransportModule } from '../transport/transport.module';
+import { CommonModule } from '../common/common.module';
+import { ConnectionsModule } from '../connections/connections.module';
 import { AuthModule } from './auth.module';
 import { TokenSigner } from './token-signer';
 import { TokenVerifier } from './token-verifier';
@@ -24,7 +25,13 @@ const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'module-secret', JWT_A
 describe('AuthModule', () => {
   it('provides a signer and a verifier built from AppConfig', async () => {
     const module = await Test.createTestingModule({
-      imports: [ConfigModule.forConfig(config), TransportModule, LimitsModule, AuthModule],
+      imports: [
+        ConfigModule.forConfig(config),
+        CommonModule,
+        ConnectionsModule,
+        LimitsModule,
+        AuthModule,
+      ],
     }).compile();
     const token = module.get(TokenSigner).sign({ sub: 'alice' }, 60);
     expect(module.get(TokenVerifier).verify(token)).toMatchObject({ ok: true });
@@ -36,7 +43,13 @@ describe('AuthModule', () => {
 
   it('uses the application Clock', async () => {
     const module = await Test.createTestingModule({
-      imports: [ConfigModule.forConfig(config), TransportModule, LimitsModule, AuthModule],
+      imports: [
+        ConfigModule.forConfig(config),
+        CommonModule,
+        ConnectionsModule,
+        LimitsModule,
+        AuthModule,
+      ],
     })
       .overrideProvider(Clock)
       .useValue(fakeClock)

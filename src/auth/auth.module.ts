@@ -9,7 +9,7 @@ import { TokenVerifier } from './token-verifier';
 /**
  * Authentication: the token verifier and signer built from the validated JWT configuration, the
  * guard that applies them at the upgrade (JwtAuthGuard, on every gateway class), and the session lifecycle (expiry, refresh).
- * Time comes from the application's Clock (TransportModule), so tests can control it.
+ * Time comes from the application's Clock (CommonModule), so tests can control it.
  */
 @Global()
 @Module({

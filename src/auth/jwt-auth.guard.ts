@@ -2,8 +2,8 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { WsException } from '@nestjs/websockets';
 import { AppConfig } from '../config/app-config';
 import { CloseReason } from '../protocol/close-codes';
-import type { Connection } from '../transport/connection';
-import { upgradeRequestOf } from '../transport/connection-context';
+import type { Peer } from '../transport/socket/peer';
+import { upgradeRequestOf } from '../transport/socket/connection-context';
 import { AuthCloseReason } from './auth-failure';
 import { SessionExpiry } from './session-expiry';
 import { TokenVerifier } from './token-verifier';
@@ -34,7 +34,7 @@ export class JwtAuthGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const connection = context.switchToWs().getClient<Connection>();
+    const connection = context.switchToWs().getClient<Peer>();
     const request = upgradeRequestOf(context);
     if (request === undefined) return this.authenticated(connection);
     const { endpoint } = connection;
@@ -58,7 +58,7 @@ export class JwtAuthGuard implements CanActivate {
     return true;
   }
 
-  private authenticated(connection: Connection): boolean {
+  private authenticated(connection: Peer): boolean {
     if (connection.principal !== undefined) return true;
     throw new WsException(CloseReason.TokenMissing);
   }

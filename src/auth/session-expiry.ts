@@ -3,7 +3,7 @@ import { Clock } from '../common/clock';
 import { Scheduler, type ScheduledTask } from '../common/scheduler';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { CloseCode, CloseReason } from '../protocol/close-codes';
-import type { Connection } from '../transport/connection';
+import type { Peer } from '../transport/socket/peer';
 
 /** setTimeout's ceiling (about 24.8 days); longer deadlines are re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -16,7 +16,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 @Injectable()
 export class SessionExpiry {
-  private readonly timers = new Map<Connection, ScheduledTask>();
+  private readonly timers = new Map<Peer, ScheduledTask>();
 
   constructor(
     private readonly clock: Clock,
@@ -27,7 +27,7 @@ export class SessionExpiry {
   }
 
   /** (Re)arms the timer for the connection's current principal; no `exp`, no timer. */
-  watch(connection: Connection): void {
+  watch(connection: Peer): void {
     this.forget(connection);
     const exp = connection.principal?.exp;
     if (exp === undefined) return;
@@ -41,7 +41,7 @@ export class SessionExpiry {
     return this.timers.size;
   }
 
-  private fire(connection: Connection): void {
+  private fire(connection: Peer): void {
     this.timers.delete(connection);
     const exp = connection.principal?.exp;
     if (exp !== undefined && exp * 1000 > this.clock.now()) {
@@ -51,7 +51,7 @@ export class SessionExpiry {
     if (connection.isOpen) connection.close(CloseCode.PolicyViolation, CloseReason.TokenExpired);
   }
 
-  private forget(connection: Connection): void {
+  private forget(connection: Peer): void {
     const timer = this.timers.get(connection);
     if (timer === undefined) return;
     timer.cancel();

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import { JsonErrorMessage } from '../protocol/json-messages';
-import type { Connection } from '../transport/connection';
+import type { Peer } from '../transport/socket/peer';
 import { SessionExpiry } from './session-expiry';
 import { TokenVerifier } from './token-verifier';
 
@@ -24,7 +24,7 @@ export class SessionRefresh {
   ) {}
 
   /** Returns the new expiry (seconds since the epoch; null for a token without `exp`). */
-  refresh(connection: Connection, token: string): number | null {
+  refresh(connection: Peer, token: string): number | null {
     const current = connection.principal;
     if (current === undefined) throw new WsException(JsonErrorMessage.notAuthenticated);
     const result = this.verifier.verifyRefresh(current, token);

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { BusMessage } from './bus';
 import { BusFrameCodec, maxFrameBytes } from './bus-frame';
 import { encodeEnvelope } from './envelope';
+import { PayloadBounds } from '../limits/payload-limits';
 
 const SECRET = 'a-bus-secret-of-at-least-32-chars!';
 const CHANNEL = 'p:chat';
@@ -85,6 +86,22 @@ describe('BusFrameCodec', () => {
     expect(codec.decode(CHANNEL, Buffer.from(frame))).toEqual({
       kind: 'rejected',
       reason: 'too-deep',
+    });
+  });
+
+  it('holds data to the configured MAX_PAYLOAD_DEPTH and MAX_PAYLOAD_ENTRIES', () => {
+    const payloadBounds = new PayloadBounds(3, 4);
+    const codec = new BusFrameCodec({ instance: 'me', maxBytes: 1024, payloadBounds });
+    const frame = (data: string) => Buffer.from(`{"v":1,"origin":"them","data":${data}}`);
+    expect(codec.decode(CHANNEL, frame(nested(3)))).toMatchObject({ kind: 'envelope' });
+    expect(codec.decode(CHANNEL, frame(nested(4)))).toEqual({
+      kind: 'rejected',
+      reason: 'too-deep',
+    });
+    expect(codec.decode(CHANNEL, frame('[1,2,3,4]'))).toMatchObject({ kind: 'envelope' });
+    expect(codec.decode(CHANNEL, frame('[1,2,3,4,5]'))).toEqual({
+      kind: 'rejected',
+      reason: 'too-wide',
     });
   });
 

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { BusMessage } from './bus';
+import type { PayloadBounds } from '../limits/payload-limits';
 import { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeError } from './envelope';
 
 /**
@@ -48,6 +49,8 @@ export interface BusFrameOptions {
   readonly secret?: string;
   /** Frames longer than this many bytes are refused before they are decoded. */
   readonly maxBytes: number;
+  /** MAX_PAYLOAD_DEPTH and MAX_PAYLOAD_ENTRIES for a message's data; default their defaults. */
+  readonly payloadBounds?: PayloadBounds;
 }
 
 const DOT = 0x2e;
@@ -95,7 +98,7 @@ export class BusFrameCodec {
         return rejected('bad-signature');
       }
     }
-    const decoded = decodeEnvelope(frame.toString('utf8', start));
+    const decoded = decodeEnvelope(frame.toString('utf8', start), this.options.payloadBounds);
     return decoded.ok ? { kind: 'envelope', envelope: decoded.envelope } : rejected(decoded.error);
   }
 }

@@ -1,7 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import { PayloadBounds } from '../limits/payload-limits';
 import { AppConfig } from '../config/app-config';
-import { InstanceId } from '../transport/instance-id';
+import { InstanceId } from '../common/instance-id';
 import { Bus } from './bus';
 import { InMemoryBus } from './in-memory-bus';
 import { RedisBus } from './redis-bus';
@@ -16,8 +17,13 @@ import { RedisBus } from './redis-bus';
   providers: [
     {
       provide: Bus,
-      inject: [AppConfig, InstanceId, Clock],
-      useFactory: (config: AppConfig, instance: InstanceId, clock: Clock): Bus => {
+      inject: [AppConfig, InstanceId, Clock, PayloadBounds],
+      useFactory: (
+        config: AppConfig,
+        instance: InstanceId,
+        clock: Clock,
+        payloadBounds: PayloadBounds,
+      ): Bus => {
         const { url, prefix, busSecret } = config.redis;
         if (url === undefined) return new InMemoryBus();
         return new RedisBus({
@@ -26,6 +32,7 @@ import { RedisBus } from './redis-bus';
           instance: instance.value,
           secret: busSecret,
           maxMessageBytes: config.maxMessageBytes,
+          payloadBounds,
           clock,
         });
       },

@@ -1,6 +1,6 @@
-/** Any value JSON can carry: what a bus message may hold. */
-export type JsonValue =
-  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+import type { JsonValue } from '../protocol/json-value';
+
+export type { JsonValue };
 
 /** One message on one topic. */
 export interface BusMessage {

@@ -1,4 +1,4 @@
-import { payloadBreach } from '../limits/payload-limits';
+import { payloadBreach, type PayloadBounds } from '../limits/payload-limits';
 import type { BusMessage, JsonValue } from './bus';
 
 /**
@@ -46,11 +46,11 @@ export function encodeEnvelope(origin: string, message: BusMessage): string {
 /**
  * Decodes what another instance (or anything else with access to the channel) published. Never
  * throws: anything that is not a well-formed v1 envelope comes back as an error. `data` is held
- * to the bounds of a client payload (payload-limits.ts): deeper is refused as `too-deep` (JSON.parse
+ * to the bounds of a client payload (`bounds`, default MAX_PAYLOAD_DEPTH and MAX_PAYLOAD_ENTRIES): deeper is refused as `too-deep` (JSON.parse
  * reads any depth, but the JSON.stringify of each delivery would throw on it), more keys and
  * array elements as `too-wide`.
  */
-export function decodeEnvelope(raw: string): DecodeResult {
+export function decodeEnvelope(raw: string, bounds?: PayloadBounds): DecodeResult {
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -72,7 +72,7 @@ export function decodeEnvelope(raw: string): DecodeResult {
   ) {
     return refused('invalid-field');
   }
-  const breach = payloadBreach(data);
+  const breach = payloadBreach(data, bounds);
   if (breach !== undefined) return refused(breach === 'depth' ? 'too-deep' : 'too-wide');
   // Whatever JSON.parse returned for `data` is a JsonValue by construction.
   return {

@@ -1,5 +1,6 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Clock } from '../common/clock';
+import type { PayloadBounds } from '../limits/payload-limits';
 import { Bus, type BusListener, type BusMessage, type BusProblemCounts } from './bus';
 import { BusFrameCodec, maxFrameBytes, type FrameRejection } from './bus-frame';
 import type { EnvelopeError } from './envelope';
@@ -24,6 +25,8 @@ export interface RedisBusOptions {
   readonly secret?: string;
   /** MAX_MESSAGE_BYTES: frames larger than maxFrameBytes of it are refused unread. */
   readonly maxMessageBytes: number;
+  /** MAX_PAYLOAD_DEPTH and MAX_PAYLOAD_ENTRIES: the shape a message's data may have. */
+  readonly payloadBounds?: PayloadBounds;
   readonly clock: Clock;
   /** Opens the two connections; ioredis unless a spec passes a fake. */
   readonly connect?: RedisConnector;
@@ -125,6 +128,7 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
       instance: options.instance,
       secret: options.secret,
       maxBytes: maxFrameBytes(options.maxMessageBytes),
+      payloadBounds: options.payloadBounds,
     });
     this.publisher = connect(options.url, redisOptions('publisher', options.instance));
     this.subscriber = connect(options.url, redisOptions('subscriber', options.instance));

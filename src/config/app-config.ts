@@ -43,6 +43,12 @@ export class AppConfig {
   readonly trustProxy!: boolean;
   readonly httpHeadersTimeoutMs!: number;
   readonly maxPendingSockets!: number;
+  /** MAX_PENDING_FRAMES: frames held per connection while one of its handlers is in flight. */
+  readonly maxPendingFrames!: number;
+  /** MAX_SUBSCRIPTIONS: channels per /ws/json connection. */
+  readonly maxSubscriptions!: number;
+  /** MAX_PAYLOAD_DEPTH and MAX_PAYLOAD_ENTRIES: the shape of a payload or bus message. */
+  readonly payloadBounds!: { readonly maxDepth: number; readonly maxEntries: number };
   /** PRESENCE_DIFF_MS and PRESENCE_TTL_SECONDS. */
   readonly presence!: { readonly diffMs: number; readonly ttlSeconds: number };
   /** API_KEYS (empty: the HTTP API is off) and API_RATE_LIMIT per key per minute. */

@@ -238,6 +238,40 @@ export class EnvironmentVariables {
   @IsInt()
   MAX_BUFFERED_BYTES = MiB;
 
+  /**
+   * Frames one connection may have waiting while a handler of its own is in flight; past it the
+   * socket stops being read until half of them are handled (TCP backpressure, nothing dropped).
+   */
+  @ToInteger()
+  @Min(2)
+  @Max(100_000)
+  @IsInt()
+  MAX_PENDING_FRAMES = 64;
+
+  /** Channels one /ws/json connection may be subscribed to at once; past it `subscribe` fails. */
+  @ToInteger()
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  MAX_SUBSCRIPTIONS = 100;
+
+  /**
+   * Deepest nesting of objects and arrays in a /ws/json payload (the payload itself is level 1)
+   * and in a bus message; deeper is refused before any validator walks it.
+   */
+  @ToInteger()
+  @Min(1)
+  @Max(1000)
+  @IsInt()
+  MAX_PAYLOAD_DEPTH = 32;
+
+  /** Object keys plus array elements in one /ws/json payload or bus message, over the whole of it. */
+  @ToInteger()
+  @Min(1)
+  @Max(10_000_000)
+  @IsInt()
+  MAX_PAYLOAD_ENTRIES = 10_000;
+
   /** A channel's presence_diff frames go out at most once per this many ms, batched. */
   @ToInteger()
   @Min(10)

@@ -59,6 +59,9 @@ export function loadConfig(env: Environment): AppConfig {
     trustProxy: vars.TRUST_PROXY,
     httpHeadersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,
     maxPendingSockets: vars.MAX_PENDING_SOCKETS,
+    maxPendingFrames: vars.MAX_PENDING_FRAMES,
+    maxSubscriptions: vars.MAX_SUBSCRIPTIONS,
+    payloadBounds: { maxDepth: vars.MAX_PAYLOAD_DEPTH, maxEntries: vars.MAX_PAYLOAD_ENTRIES },
     presence: { diffMs: vars.PRESENCE_DIFF_MS, ttlSeconds: vars.PRESENCE_TTL_SECONDS },
     api: { keys: parseApiKeys(vars.API_KEYS), rateLimitPerMinute: vars.API_RATE_LIMIT },
   });

@@ -1,5 +1,5 @@
 import { Endpoints, type EndpointDefinition } from '../protocol/endpoints';
-import type { Connection } from '../transport/connection';
+import type { Connection } from '../transport/socket/connection';
 import { ConnectionRegistry } from './connection-registry';
 
 /** The registry reads only `endpoint`; a fake keeps the spec free of sockets. */

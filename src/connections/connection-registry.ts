@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { EndpointName } from '../protocol/endpoints';
-import type { Connection } from '../transport/connection';
+import type { LivePeer } from '../transport/socket/peer';
 
-type RemovalListener = (connection: Connection) => void;
+type RemovalListener = (connection: LivePeer) => void;
 
 /**
  * Every live connection of this instance, whatever its endpoint. The transport adds a socket when
@@ -11,11 +11,11 @@ type RemovalListener = (connection: Connection) => void;
  */
 @Injectable()
 export class ConnectionRegistry {
-  private readonly connections = new Set<Connection>();
+  private readonly connections = new Set<LivePeer>();
   private readonly perEndpoint = new Map<EndpointName, number>();
   private readonly removalListeners: RemovalListener[] = [];
 
-  add(connection: Connection): void {
+  add(connection: LivePeer): void {
     if (this.connections.has(connection)) return;
     this.connections.add(connection);
     const name = connection.endpoint.name;
@@ -23,7 +23,7 @@ export class ConnectionRegistry {
   }
 
   /** Idempotent: the first call notifies the listeners, later calls do nothing. */
-  remove(connection: Connection): void {
+  remove(connection: LivePeer): void {
     if (!this.connections.delete(connection)) return;
     const name = connection.endpoint.name;
     this.perEndpoint.set(name, (this.perEndpoint.get(name) ?? 1) - 1);
@@ -42,7 +42,7 @@ export class ConnectionRegistry {
     return this.perEndpoint.get(endpoint) ?? 0;
   }
 
-  [Symbol.iterator](): IterableIterator<Connection> {
+  [Symbol.iterator](): IterableIterator<LivePeer> {
     return this.connections.values();
   }
 }

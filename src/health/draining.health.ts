@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { Admission } from '../transport/admission';
+import { Admission } from '../transport/upgrade/admission';
 
 /** Down once shutdown has begun, so load balancers stop routing new clients here at once. */
 @Injectable()

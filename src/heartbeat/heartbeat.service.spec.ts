@@ -3,8 +3,8 @@ import { SystemScheduler } from '../common/scheduler';
 import { loadConfig } from '../config/load-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { Endpoints, type EndpointDefinition } from '../protocol/endpoints';
-import type { Connection } from '../transport/connection';
-import type { PreparedFrame } from '../transport/prepared-frame';
+import type { Connection } from '../transport/socket/connection';
+import type { PreparedFrame } from '../transport/socket/prepared-frame';
 import { HeartbeatService } from './heartbeat.service';
 
 /** Just enough of a socket for the sweep: liveness flag, ping, send, terminate. */

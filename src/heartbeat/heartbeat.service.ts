@@ -8,8 +8,8 @@ import { Scheduler, type ScheduledTask } from '../common/scheduler';
 import { AppConfig } from '../config/app-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { jsonReply, JsonMessageType } from '../protocol/json-messages';
-import { sendPrepared } from '../pubsub/fan-out';
-import { PreparedFrame } from '../transport/prepared-frame';
+import { sendPrepared } from '../transport/socket/fan-out';
+import { PreparedFrame } from '../transport/socket/prepared-frame';
 
 /**
  * Keeps every connection honest with one sweep per HEARTBEAT_INTERVAL_MS over all sockets, not

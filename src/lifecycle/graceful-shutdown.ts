@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { CloseCode, CloseReason } from '../protocol/close-codes';
-import { Admission } from '../transport/admission';
+import { Admission } from '../transport/upgrade/admission';
 
 /**
  * Drains the WebSocket side before the application closes: new upgrades get 503, every open

@@ -4,11 +4,13 @@ import { DiscoveryModule } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { InstanceId } from '../transport/instance-id';
+import { InstanceId } from '../common/instance-id';
 import { clientIp } from './client-ip';
+import { ConnectionLimits } from './connection-limits';
 import { DescriptorWatch } from './descriptor-watch';
 import { MESSAGE_THROTTLER } from './message-throttle-policy';
 import { MessageThrottles } from './message-throttles';
+import { PayloadBounds } from './payload-limits';
 import { PendingSockets } from './pending-sockets';
 import { createThrottlerStorage } from './throttler-storage';
 import { UpgradeLimits } from './upgrade-limits';
@@ -24,7 +26,9 @@ import { UpgradeLimits } from './upgrade-limits';
  *   guard would also run on every WebSocket message that goes through Nest's wrapper);
  * - the per-IP upgrade limits (UpgradeLimits) count in the same ThrottlerStorage, in Redis when
  *   REDIS_URL is set.
- * Also the cap on sockets not yet upgraded.
+ * Also the cap on sockets not yet upgraded, what one connection may hold (ConnectionLimits) and
+ * the shape of a payload (PayloadBounds). Every limit's variable, default and rule is in
+ * environment.ts.
  */
 @Global()
 @Module({
@@ -47,6 +51,13 @@ import { UpgradeLimits } from './upgrade-limits';
     }),
   ],
   providers: [
+    ConnectionLimits,
+    {
+      provide: PayloadBounds,
+      inject: [AppConfig],
+      useFactory: ({ payloadBounds }: AppConfig) =>
+        new PayloadBounds(payloadBounds.maxDepth, payloadBounds.maxEntries),
+    },
     MessageThrottles,
     UpgradeLimits,
     {
@@ -61,6 +72,13 @@ import { UpgradeLimits } from './upgrade-limits';
       useFactory: (clock: Clock) => new DescriptorWatch(clock),
     },
   ],
-  exports: [ThrottlerModule, MessageThrottles, UpgradeLimits, PendingSockets],
+  exports: [
+    ThrottlerModule,
+    ConnectionLimits,
+    PayloadBounds,
+    MessageThrottles,
+    UpgradeLimits,
+    PendingSockets,
+  ],
 })
 export class LimitsModule {}

@@ -4,7 +4,7 @@ import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websock
 import { Clock } from '../common/clock';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import type { EndpointDefinition } from '../protocol/endpoints';
-import type { Connection } from '../transport/connection';
+import type { Connection } from '../transport/socket/connection';
 import { MessageThrottles } from './message-throttles';
 
 class FakeClock extends Clock {

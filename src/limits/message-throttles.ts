@@ -9,7 +9,7 @@ import {
 import { Clock } from '../common/clock';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import type { EndpointDefinition } from '../protocol/endpoints';
-import type { Connection } from '../transport/connection';
+import type { Peer } from '../transport/socket/peer';
 import {
   messageThrottlerOf,
   resolveEndpointPolicies,
@@ -21,9 +21,9 @@ import { RateLimiter } from './rate-limiter';
 
 /** The counters of one endpoint: undefined / null where nothing is counted. */
 interface EndpointLimiters {
-  readonly frames?: RateLimiter<Connection>;
+  readonly frames?: RateLimiter<Peer>;
   /** Only for /ws/json handlers that declare their own @Throttle / @SkipThrottle. */
-  readonly handlers?: ReadonlyMap<string, RateLimiter<Connection> | null>;
+  readonly handlers?: ReadonlyMap<string, RateLimiter<Peer> | null>;
 }
 
 /**
@@ -44,7 +44,7 @@ export class MessageThrottles implements OnModuleInit {
   private readonly log = new Logger(MessageThrottles.name);
   private readonly byEndpoint = new Map<EndpointDefinition, EndpointLimiters>();
   /** Endpoints without a decorator share the module's limit (one record per connection). */
-  private shared?: RateLimiter<Connection>;
+  private shared?: RateLimiter<Peer>;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -66,7 +66,7 @@ export class MessageThrottles implements OnModuleInit {
   }
 
   /** Counts one frame (a ping included) of `connection`; false when it is over its endpoint's limit. */
-  allowFrame(connection: Connection): boolean {
+  allowFrame(connection: Peer): boolean {
     const limiters = this.byEndpoint.get(connection.endpoint);
     if (limiters === undefined) return this.shared!.allow(connection);
     return limiters.frames === undefined || limiters.frames.allow(connection);
@@ -77,7 +77,7 @@ export class MessageThrottles implements OnModuleInit {
    * its own limit, the frame leaves the endpoint's budget and is counted against the handler's
    * (per connection); false when that one is exhausted.
    */
-  allowHandler(connection: Connection, message: string): boolean {
+  allowHandler(connection: Peer, message: string): boolean {
     const handlers = this.byEndpoint.get(connection.endpoint)?.handlers;
     if (handlers === undefined) return true;
     const own = handlers.get(message);
@@ -96,12 +96,12 @@ export class MessageThrottles implements OnModuleInit {
     return size;
   }
 
-  private frameLimiter(connection: Connection): RateLimiter<Connection> | undefined {
+  private frameLimiter(connection: Peer): RateLimiter<Peer> | undefined {
     const limiters = this.byEndpoint.get(connection.endpoint);
     return limiters === undefined ? this.shared : limiters.frames;
   }
 
-  private release(connection: Connection): void {
+  private release(connection: Peer): void {
     this.frameLimiter(connection)?.release(connection);
     const handlers = this.byEndpoint.get(connection.endpoint)?.handlers;
     for (const limiter of handlers?.values() ?? []) limiter?.release(connection);
@@ -114,15 +114,12 @@ export class MessageThrottles implements OnModuleInit {
     const limiter = (policy: MessagePolicy) => {
       if (policy === null) return null;
       if (policy.limit === fallback.limit && policy.ttl === fallback.ttl) return this.shared!;
-      return new RateLimiter<Connection>(policy.limit, policy.ttl, this.clock);
+      return new RateLimiter<Peer>(policy.limit, policy.ttl, this.clock);
     };
-    const handlers = new Map<string, RateLimiter<Connection> | null>();
+    const handlers = new Map<string, RateLimiter<Peer> | null>();
     for (const [message, policy] of policies.handlers) {
       // A handler's budget is its own even when its numbers equal the module's.
-      handlers.set(
-        message,
-        policy && new RateLimiter<Connection>(policy.limit, policy.ttl, this.clock),
-      );
+      handlers.set(message, policy && new RateLimiter<Peer>(policy.limit, policy.ttl, this.clock));
     }
     return {
       frames: limiter(policies.frames) ?? undefined,

@@ -6,23 +6,26 @@
  */
 
 /**
- * Deepest nesting of objects and arrays (the payload object itself is level 1); deeper payloads
- * are refused instead of exhausting the stack.
+ * Default of MAX_PAYLOAD_DEPTH: deepest nesting of objects and arrays (the payload object itself
+ * is level 1); deeper payloads are refused instead of exhausting the stack.
  */
 export const MAX_PAYLOAD_DEPTH = 32;
 
-/** Object keys plus array elements over the whole payload, a published `message` included. */
+/**
+ * Default of MAX_PAYLOAD_ENTRIES: object keys plus array elements over the whole payload, a
+ * published `message` included.
+ */
 export const MAX_PAYLOAD_ENTRIES = 10_000;
 
-export interface PayloadBounds {
-  readonly maxDepth: number;
-  readonly maxEntries: number;
+/** The configured bounds (AppConfig.payloadBounds); LimitsModule provides them. */
+export class PayloadBounds {
+  constructor(
+    readonly maxDepth = MAX_PAYLOAD_DEPTH,
+    readonly maxEntries = MAX_PAYLOAD_ENTRIES,
+  ) {}
 }
 
-const DEFAULT_BOUNDS: PayloadBounds = {
-  maxDepth: MAX_PAYLOAD_DEPTH,
-  maxEntries: MAX_PAYLOAD_ENTRIES,
-};
+const DEFAULT_BOUNDS = new PayloadBounds();
 
 /** Which bound a payload breaks. */
 export type PayloadBreach = 'depth' | 'entries';

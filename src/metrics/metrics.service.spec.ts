@@ -3,7 +3,7 @@ import { ConnectionRegistry } from '../connections/connection-registry';
 import { Endpoints, type EndpointDefinition } from '../protocol/endpoints';
 import { Topics } from '../protocol/topics';
 import { RoomRegistry } from '../rooms/room-registry';
-import type { Connection } from '../transport/connection';
+import type { Connection } from '../transport/socket/connection';
 import { MetricsService } from './metrics.service';
 import { PendingSockets } from '../limits/pending-sockets';
 import type { UpgradeLimits } from '../limits/upgrade-limits';

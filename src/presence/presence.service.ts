@@ -5,7 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { ConnectionRegistry } from '../connections/connection-registry';
 import { JsonMessageType } from '../protocol/json-messages';
 import { Topics } from '../protocol/topics';
-import type { Connection } from '../transport/connection';
+import type { Peer } from '../transport/socket/peer';
 import { PendingDiff, type PresenceChanges } from './presence-diff';
 import { snapshotOf, type PresenceMember, type PresenceSnapshot } from './presence-member';
 import { PresenceStore } from './presence-store';
@@ -30,7 +30,7 @@ interface LocalMember {
 @Injectable()
 export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(PresenceService.name);
-  private readonly local = new Map<string, Map<Connection, LocalMember>>();
+  private readonly local = new Map<string, Map<Peer, LocalMember>>();
   private readonly outgoing = new Map<string, PendingDiff>();
   private readonly incoming = new Map<string, PendingDiff>();
   private outgoingFlush?: ScheduledTask;
@@ -60,7 +60,7 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** `connection` is a member of `channel`; idempotent (a repeat only updates `diffs`). */
-  join(connection: Connection, channel: string, diffs: boolean): void {
+  join(connection: Peer, channel: string, diffs: boolean): void {
     // A subscribe with history awaits Redis: the socket may have closed (and left) meanwhile.
     if (!connection.isOpen) return;
     let members = this.local.get(channel);
@@ -70,7 +70,7 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     if (!members) {
-      this.local.set(channel, (members = new Map<Connection, LocalMember>()));
+      this.local.set(channel, (members = new Map<Peer, LocalMember>()));
       this.bus.subscribe(Topics.presence(channel), this.onDiff);
     }
     const member = { client: connection.id, user: connection.principal?.sub ?? null };
@@ -80,7 +80,7 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** `connection` is no longer a member of `channel`; idempotent. */
-  leave(connection: Connection, channel: string): void {
+  leave(connection: Peer, channel: string): void {
     const members = this.local.get(channel);
     const entry = members?.get(connection);
     if (!members || !entry) return;
@@ -106,7 +106,7 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
     return { channels: this.local.size, pending: this.outgoing.size + this.incoming.size };
   }
 
-  private leaveAll(connection: Connection): void {
+  private leaveAll(connection: Peer): void {
     for (const [channel, members] of [...this.local]) {
       if (members.has(connection)) this.leave(connection, channel);
     }

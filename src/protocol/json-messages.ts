@@ -1,4 +1,4 @@
-import type { JsonValue } from '../bus/bus';
+import type { JsonValue } from './json-value';
 
 /**
  * The /ws/json protocol. Requests are envelopes `{type, payload?, id?}`; replies are
@@ -47,9 +47,6 @@ export const UnsubscribeReason = {
   /** Publications the subscriber had not received left history: resubscribe with `since`. */
   insufficientState: 'Insufficient state',
 } as const;
-
-/** Channels one /ws/json connection may be subscribed to at once. */
-export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 export function jsonReply(type: string, data: JsonValue, id?: RequestId): JsonReply {
   return id === undefined ? { type, data } : { type, data, id };

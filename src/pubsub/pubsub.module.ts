@@ -1,10 +1,7 @@
 import { Global, Module } from '@nestjs/common';
-import { RoomRegistry } from '../rooms/room-registry';
 import { PubSubService } from './pubsub.service';
 
+/** Publishing to topics and fanning the bus's messages out to the local members (RoomsModule). */
 @Global()
-@Module({
-  providers: [RoomRegistry, PubSubService],
-  exports: [RoomRegistry, PubSubService],
-})
+@Module({ providers: [PubSubService], exports: [PubSubService] })
 export class PubSubModule {}

@@ -7,7 +7,7 @@ import { ConnectionRegistry } from '../connections/connection-registry';
 import { TransportStats } from '../metrics/transport-stats';
 import { Endpoints, type EndpointDefinition } from '../protocol/endpoints';
 import { RoomRegistry } from '../rooms/room-registry';
-import { Connection } from '../transport/connection';
+import { Connection } from '../transport/socket/connection';
 import { PubSubService } from './pubsub.service';
 
 interface Sent {

@@ -6,9 +6,9 @@ import { ChannelSequencer } from '../history/channel-sequencer';
 import { channelMessage, insufficientState } from '../protocol/json-messages';
 import { channelOf } from '../protocol/topics';
 import { RoomRegistry } from '../rooms/room-registry';
-import type { Connection } from '../transport/connection';
-import { PreparedFrame } from '../transport/prepared-frame';
-import { sendPrepared } from './fan-out';
+import type { Peer } from '../transport/socket/peer';
+import { PreparedFrame } from '../transport/socket/prepared-frame';
+import { sendPrepared } from '../transport/socket/fan-out';
 
 /**
  * Joins local sockets to topics and delivers bus messages to them.
@@ -25,11 +25,11 @@ export class PubSubService {
    * Members in the middle of a subscribe with history: what reaches them waits here, by topic,
    * until their reply is sent (`release`), so nothing overtakes or repeats the recovered ones.
    */
-  private readonly held = new Map<string, Map<Connection, Hold>>();
+  private readonly held = new Map<string, Map<Peer, Hold>>();
 
   constructor(
     private readonly bus: Bus,
-    private readonly rooms: RoomRegistry<Connection>,
+    private readonly rooms: RoomRegistry<Peer>,
     connections: ConnectionRegistry,
     @Optional() @Inject(ChannelHistory) history?: ChannelHistory | null,
   ) {
@@ -45,7 +45,7 @@ export class PubSubService {
     }
   }
 
-  join(topic: string, connection: Connection): void {
+  join(topic: string, connection: Peer): void {
     if (this.rooms.join(topic, connection)) this.bus.subscribe(topic, this.deliver);
   }
 
@@ -53,9 +53,9 @@ export class PubSubService {
    * Joins and holds what reaches `connection` on `topic` until `release`: the start of a
    * subscribe that reads history (subscribe first, buffer, read, merge by offset).
    */
-  joinHeld(topic: string, connection: Connection): void {
+  joinHeld(topic: string, connection: Peer): void {
     let holds = this.held.get(topic);
-    if (!holds) this.held.set(topic, (holds = new Map<Connection, Hold>()));
+    if (!holds) this.held.set(topic, (holds = new Map<Peer, Hold>()));
     holds.set(connection, { messages: [] });
     this.join(topic, connection);
   }
@@ -66,7 +66,7 @@ export class PubSubService {
    * be at or below `after` (the history read can overtake them: they come on another Redis
    * connection): the connection skips those until one above `after` comes.
    */
-  release(topic: string, connection: Connection, epoch: string, after: number): void {
+  release(topic: string, connection: Peer, epoch: string, after: number): void {
     const hold = this.held.get(topic)?.get(connection);
     if (!hold?.messages || !this.isMember(topic, connection)) {
       this.stopHolding(topic, connection);
@@ -93,12 +93,12 @@ export class PubSubService {
     this.sequencer?.seed(topic, { epoch, offset });
   }
 
-  leave(topic: string, connection: Connection): void {
+  leave(topic: string, connection: Peer): void {
     this.stopHolding(topic, connection);
     if (this.rooms.leave(topic, connection)) this.left(topic);
   }
 
-  leaveAll(connection: Connection): void {
+  leaveAll(connection: Peer): void {
     for (const topic of this.rooms.leaveAll(connection)) {
       this.stopHolding(topic, connection);
       this.left(topic);
@@ -107,12 +107,12 @@ export class PubSubService {
     for (const topic of this.held.keys()) this.stopHolding(topic, connection);
   }
 
-  isMember(topic: string, connection: Connection): boolean {
+  isMember(topic: string, connection: Peer): boolean {
     return this.rooms.roomsOf(connection)?.has(topic) ?? false;
   }
 
   /** Number of topics `connection` is a member of. */
-  membershipCount(connection: Connection): number {
+  membershipCount(connection: Peer): number {
     return this.rooms.roomsOf(connection)?.size ?? 0;
   }
 
@@ -120,7 +120,7 @@ export class PubSubService {
    * Publishes `data` on `topic` to every member on every instance. With `skipSender`, the
    * publishing connection itself is left out.
    */
-  publish(topic: string, data: JsonValue, sender?: Connection, skipSender = false): void {
+  publish(topic: string, data: JsonValue, sender?: Peer, skipSender = false): void {
     this.bus.publish({ topic, data, sender: sender?.id, skipSender });
   }
 
@@ -153,7 +153,7 @@ export class PubSubService {
   }
 
   /** Whether `hold` keeps `message` from `member`: buffered, or at or below its floor. */
-  private holdsBack(hold: Hold, message: BusMessage, member: Connection): boolean {
+  private holdsBack(hold: Hold, message: BusMessage, member: Peer): boolean {
     if (hold.messages) {
       hold.messages.push(message);
       return true;
@@ -167,7 +167,7 @@ export class PubSubService {
     return false;
   }
 
-  private frameFor(connection: Connection, message: BusMessage): string {
+  private frameFor(connection: Peer, message: BusMessage): string {
     return connection.endpoint.format === 'json'
       ? JSON.stringify(jsonFrameOf(message))
       : textFrameOf(message.data);
@@ -195,7 +195,7 @@ export class PubSubService {
     this.sequencer?.forget(topic);
   }
 
-  private stopHolding(topic: string, connection: Connection): void {
+  private stopHolding(topic: string, connection: Peer): void {
     const holds = this.held.get(topic);
     if (!holds?.delete(connection)) return;
     if (holds.size === 0) this.held.delete(topic);

@@ -7,21 +7,22 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { SystemClock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import type { ConnectionRegistry } from '../connections/connection-registry';
+import type { ConnectionLimits } from '../limits/connection-limits';
 import { CloseCode } from '../protocol/close-codes';
 import type { EndpointDefinition } from '../protocol/endpoints';
 import { ErrorMessages } from '../protocol/text-messages';
 import { ConnectionLog, refusalReason } from '../logging/connection-log';
 import type { TransportStats } from '../metrics/transport-stats';
-import type { Admission } from './admission';
-import { Connection, type ConnectionHost } from './connection';
-import type { ConnectionGuard, GuardVerdict } from './connection-guard';
+import type { Admission } from './upgrade/admission';
+import { Connection, type ConnectionHost } from './socket/connection';
+import type { ConnectionGuard, GuardVerdict } from './upgrade/connection-guard';
 import type { EndpointGatewayOptions } from './endpoint-gateway.decorator';
-import type { EndpointHandlers } from './gateway-handlers';
-import type { InstanceId } from './instance-id';
-import type { MessageDispatcher } from './message-dispatcher';
-import { PathRouter, type RouteMatch } from './path-router';
-import { ignoreSocketError, refuseUpgrade } from './upgrade-refusal';
-import { WriteBatcher } from './write-batcher';
+import type { EndpointHandlers } from './dispatch/gateway-handlers';
+import type { InstanceId } from '../common/instance-id';
+import type { MessageDispatcher } from './dispatch/message-dispatcher';
+import { PathRouter, type RouteMatch } from './upgrade/path-router';
+import { ignoreSocketError, refuseUpgrade } from './upgrade/upgrade-refusal';
+import { WriteBatcher } from './socket/write-batcher';
 
 function markAlive(this: WebSocket): void {
   (this as Connection).alive = true;
@@ -38,6 +39,8 @@ export interface SwitchboardAdapterDependencies {
    */
   readonly guards: readonly ConnectionGuard[];
   readonly admission: Admission;
+  /** MAX_BUFFERED_BYTES, which every connection's sends are checked against. */
+  readonly limits: ConnectionLimits;
   readonly stats: TransportStats;
 }
 
@@ -87,7 +90,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
     const { dispatcher } = deps;
     this.host = {
       stats: deps.stats,
-      maxBufferedBytes: deps.config.maxBufferedBytes,
+      maxBufferedBytes: deps.limits.maxBufferedBytes,
       batcher: new WriteBatcher(),
     };
     // One function shared by every socket: ws calls it with `this` bound to the socket.
@@ -127,8 +130,6 @@ export class SwitchboardWsAdapter extends WsAdapter {
 
   /** Nest's per-socket callbacks are not used: see buildGatewayHandlers. */
   override bindMessageHandlers(client: Connection, _handlers: MessageMappingProperties[]): void {
-    const gateway = this.gateways.get(client.endpoint);
-    if (gateway) client.handlers = gateway.messages;
     client.on('message', this.onMessage);
     client.on('ping', this.onPing);
   }
@@ -136,6 +137,7 @@ export class SwitchboardWsAdapter extends WsAdapter {
   /** What runs for each endpoint (see buildGatewayHandlers); before the gateways bind. */
   useGatewayHandlers(gateways: EndpointHandlers): void {
     this.gateways = gateways;
+    this.deps.dispatcher.useGatewayHandlers(gateways);
   }
 
   override async dispose(): Promise<void> {

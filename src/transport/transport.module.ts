@@ -1,38 +1,17 @@
 import { Global, Module } from '@nestjs/common';
-import { Clock, SystemClock } from '../common/clock';
-import { Scheduler, SystemScheduler } from '../common/scheduler';
-import { ConnectionRegistry } from '../connections/connection-registry';
-import { HeartbeatService } from '../heartbeat/heartbeat.service';
 import { TransportStats } from '../metrics/transport-stats';
-import { Admission } from './admission';
-import { InstanceId } from './instance-id';
-import { MessageDispatcher } from './message-dispatcher';
-import { ParamIdGuard } from './param-id.guard';
+import { MessageDispatcher } from './dispatch/message-dispatcher';
+import { Admission } from './upgrade/admission';
+import { ParamIdGuard } from './upgrade/param-id.guard';
 
-/** The pieces the WebSocket adapter is built from; createApp hands them to the adapter. */
+/**
+ * What the WebSocket transport owns: admission and the path check on the upgrade path, the
+ * message dispatcher, and its counters; createApp hands them to the adapter. The services it uses
+ * come from their own modules (ConnectionsModule, LimitsModule, CommonModule).
+ */
 @Global()
 @Module({
-  providers: [
-    // A factory, not a value: every application in one process (tests) needs its own id.
-    { provide: InstanceId, useFactory: () => new InstanceId() },
-    { provide: Clock, useClass: SystemClock },
-    { provide: Scheduler, useClass: SystemScheduler },
-    ConnectionRegistry,
-    MessageDispatcher,
-    HeartbeatService,
-    ParamIdGuard,
-    Admission,
-    TransportStats,
-  ],
-  exports: [
-    InstanceId,
-    Clock,
-    Scheduler,
-    ConnectionRegistry,
-    MessageDispatcher,
-    ParamIdGuard,
-    Admission,
-    TransportStats,
-  ],
+  providers: [MessageDispatcher, ParamIdGuard, Admission, TransportStats],
+  exports: [MessageDispatcher, ParamIdGuard, Admission, TransportStats],
 })
 export class TransportModule {}

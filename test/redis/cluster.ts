@@ -2,7 +2,7 @@ import { get } from 'node:http';
 import type Redis from 'ioredis';
 import { Bus } from '../../src/bus/bus';
 import type { Environment } from '../../src/config/load-config';
-import { InstanceId } from '../../src/transport/instance-id';
+import { InstanceId } from '../../src/common/instance-id';
 import { startApp, type RunningApp } from '../support/app';
 
 /**
@@ -30,14 +30,14 @@ export function instanceIdOf(running: RunningApp): string {
 
 /**
  * Fails unless every app has an InstanceId of its own. Apps in one process sharing one would
- * take each other's envelopes for their own echo and drop them: TransportModule must build it
+ * take each other's envelopes for their own echo and drop them: CommonModule must build it
  * per application (`useFactory: () => new InstanceId()`), not once at import.
  */
 export function expectDistinctInstances(...apps: RunningApp[]): void {
   const ids = apps.map(instanceIdOf);
   if (new Set(ids).size !== ids.length) {
     throw new Error(
-      `These apps share an InstanceId (${ids.join(', ')}): TransportModule must provide ` +
+      `These apps share an InstanceId (${ids.join(', ')}): CommonModule must provide ` +
         'InstanceId with useFactory: () => new InstanceId(), so each application gets its own',
     );
   }

@@ -32,10 +32,10 @@ import {
 } from 'rxjs';
 import { JwtAuthGuard } from '../../src/auth/jwt-auth.guard';
 import { type EndpointDefinition, Endpoints, TEXT_EVENT } from '../../src/protocol/endpoints';
-import type { Connection } from '../../src/transport/connection';
-import { upgradeRequestOf } from '../../src/transport/connection-context';
+import type { Connection } from '../../src/transport/socket/connection';
+import { upgradeRequestOf } from '../../src/transport/socket/connection-context';
 import { EndpointGateway } from '../../src/transport/endpoint-gateway.decorator';
-import { WsValidationPipe } from '../../src/transport/ws-validation.pipe';
+import { WsValidationPipe } from '../../src/transport/dispatch/ws-validation.pipe';
 
 /**
  * Test-only gateways for the enhancer contract suite (test/enhancers.e2e-spec.ts): every kind of

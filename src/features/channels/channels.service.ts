@@ -8,11 +8,12 @@ import {
   type Publication,
   type StreamPosition,
 } from '../../history/channel-history';
-import { MAX_SUBSCRIPTIONS_PER_CONNECTION, JsonErrorMessage } from '../../protocol/json-messages';
+import { ConnectionLimits } from '../../limits/connection-limits';
+import { JsonErrorMessage } from '../../protocol/json-messages';
 import { ErrorMessages } from '../../protocol/text-messages';
 import { Topics } from '../../protocol/topics';
 import { PubSubService } from '../../pubsub/pubsub.service';
-import type { Connection } from '../../transport/connection';
+import type { Peer } from '../../transport/socket/peer';
 
 /** Where a client resumes from: the last offset it received and, optionally, its epoch. */
 export interface ResumePoint {
@@ -49,6 +50,7 @@ export interface HistorySubscription {
 export class ChannelsService {
   constructor(
     private readonly pubsub: PubSubService,
+    private readonly limits: ConnectionLimits,
     @Optional() @Inject(ChannelHistory) private readonly history?: ChannelHistory | null,
   ) {}
 
@@ -59,9 +61,9 @@ export class ChannelsService {
 
   /**
    * Subscribes `connection` to `channel`; idempotent. A connection holds at most
-   * MAX_SUBSCRIPTIONS_PER_CONNECTION channels, so no client can grow server memory without bound.
+   * MAX_SUBSCRIPTIONS channels, so no client can grow server memory without bound.
    */
-  subscribe(connection: Connection, channel: string): void {
+  subscribe(connection: Peer, channel: string): void {
     const topic = Topics.channel(channel);
     if (this.pubsub.isMember(topic, connection)) return;
     this.checkLimit(connection);
@@ -75,7 +77,7 @@ export class ChannelsService {
    * Already subscribed: the position (and publications) only, live delivery goes on as it was.
    */
   async subscribeWithHistory(
-    connection: Connection,
+    connection: Peer,
     channel: string,
     since?: ResumePoint,
   ): Promise<HistorySubscription> {
@@ -110,7 +112,7 @@ export class ChannelsService {
   }
 
   /** Unsubscribes `connection` from `channel`; idempotent. */
-  unsubscribe(connection: Connection, channel: string): void {
+  unsubscribe(connection: Peer, channel: string): void {
     this.pubsub.leave(Topics.channel(channel), connection);
   }
 
@@ -120,11 +122,7 @@ export class ChannelsService {
    * unavailable") unless stored, and delivered only once stored, with its position; the promise
    * gives the position.
    */
-  publish(
-    channel: string,
-    message: JsonValue,
-    sender?: Connection,
-  ): Promise<StreamPosition> | void {
+  publish(channel: string, message: JsonValue, sender?: Peer): Promise<StreamPosition> | void {
     const topic = Topics.channel(channel);
     if (!this.history) {
       this.pubsub.publish(topic, message, sender);
@@ -135,8 +133,8 @@ export class ChannelsService {
     });
   }
 
-  private checkLimit(connection: Connection): void {
-    if (this.pubsub.membershipCount(connection) >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+  private checkLimit(connection: Peer): void {
+    if (this.pubsub.membershipCount(connection) >= this.limits.maxSubscriptions) {
       throw new WsException(JsonErrorMessage.tooManySubscriptions);
     }
   }

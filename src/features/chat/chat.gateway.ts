@@ -11,10 +11,10 @@ import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
 import { TextMessages } from '../../protocol/text-messages';
 import { Topics } from '../../protocol/topics';
 import { PubSubService } from '../../pubsub/pubsub.service';
-import type { Connection } from '../../transport/connection';
+import type { Peer } from '../../transport/socket/peer';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 
-type ChatConnection = Connection<{ clientId: string }>;
+type ChatConnection = Peer<{ clientId: string }>;
 
 /**
  * `/ws/{client_id}`: one lobby shared by every chat client on every instance. A message reaches

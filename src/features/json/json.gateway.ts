@@ -11,11 +11,11 @@ import {
   requestIdOf,
   type JsonReply,
 } from '../../protocol/json-messages';
-import type { Connection } from '../../transport/connection';
+import type { Peer } from '../../transport/socket/peer';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 import { ErrorMessages } from '../../protocol/text-messages';
-import { sendReply } from '../../transport/replies';
-import { WsValidationPipe } from '../../transport/ws-validation.pipe';
+import { sendReply } from '../../transport/dispatch/replies';
+import { WsValidationPipe } from '../../transport/dispatch/ws-validation.pipe';
 import { ChannelsService } from '../channels/channels.service';
 import { ChannelDto } from './dto/channel.dto';
 import { PublishDto } from './dto/publish.dto';
@@ -52,7 +52,7 @@ export class JsonGateway {
    */
   @SubscribeMessage(T.subscribe)
   subscribe(
-    @ConnectedSocket() client: Connection,
+    @ConnectedSocket() client: Peer,
     @MessageBody('payload', WsValidationPipe) { channel }: ChannelDto,
     @MessageBody() envelope: unknown,
   ): JsonReply | Promise<void> {
@@ -65,7 +65,7 @@ export class JsonGateway {
   }
 
   private async subscribeWithHistory(
-    client: Connection,
+    client: Peer,
     channel: string,
     envelope: unknown,
     diffs: boolean,
@@ -80,7 +80,7 @@ export class JsonGateway {
 
   @SubscribeMessage(T.unsubscribe)
   unsubscribe(
-    @ConnectedSocket() client: Connection,
+    @ConnectedSocket() client: Peer,
     @MessageBody('payload', WsValidationPipe) { channel }: ChannelDto,
   ): JsonReply {
     const id = normaliseId(channel);
@@ -103,7 +103,7 @@ export class JsonGateway {
   /** Moves the token deadline of an authenticated connection; same subject only. */
   @SubscribeMessage(T.refresh)
   refresh(
-    @ConnectedSocket() client: Connection,
+    @ConnectedSocket() client: Peer,
     @MessageBody('payload', WsValidationPipe) { token }: RefreshDto,
   ): JsonReply {
     return jsonReply(T.refreshed, { exp: this.sessions.refresh(client, token) });
@@ -111,7 +111,7 @@ export class JsonGateway {
 
   @SubscribeMessage(T.publish)
   publish(
-    @ConnectedSocket() client: Connection,
+    @ConnectedSocket() client: Peer,
     @MessageBody('payload', WsValidationPipe) { channel, message }: PublishDto,
   ): JsonReply | Promise<JsonReply> {
     const id = normaliseId(channel);

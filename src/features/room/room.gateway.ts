@@ -9,10 +9,10 @@ import { JwtAuthGuard } from '../../auth/jwt-auth.guard';
 import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
 import { Topics } from '../../protocol/topics';
 import { PubSubService } from '../../pubsub/pubsub.service';
-import type { Connection } from '../../transport/connection';
+import type { Peer } from '../../transport/socket/peer';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 
-type RoomConnection = Connection<{ roomId: string }>;
+type RoomConnection = Peer<{ roomId: string }>;
 
 /**
  * `/ws/room/{room_id}`: a text frame reaches every other member of the room verbatim, on every

@@ -3,7 +3,7 @@ import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websocke
 import { JwtAuthGuard } from '../../auth/jwt-auth.guard';
 import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
 import { TextMessages } from '../../protocol/text-messages';
-import type { Connection } from '../../transport/connection';
+import type { Peer } from '../../transport/socket/peer';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 
 /**
@@ -14,7 +14,7 @@ import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 @UseGuards(JwtAuthGuard)
 export class SecureGateway {
   @SubscribeMessage(TEXT_EVENT)
-  greet(@ConnectedSocket() client: Connection, @MessageBody() text: string): string {
+  greet(@ConnectedSocket() client: Peer, @MessageBody() text: string): string {
     return TextMessages.secureGreeting(client.principal?.name ?? '', text);
   }
 }

@@ -7,13 +7,13 @@ import {
 } from '@nestjs/websockets';
 import { JwtAuthGuard } from '../../auth/jwt-auth.guard';
 import { Endpoints, TEXT_EVENT } from '../../protocol/endpoints';
-import type { Connection } from '../../transport/connection';
+import type { Peer } from '../../transport/socket/peer';
 import { EndpointGateway } from '../../transport/endpoint-gateway.decorator';
 import { ChannelsService } from '../channels/channels.service';
 
 function noReply(): void {}
 
-type SubscribeConnection = Connection<{ channel: string }>;
+type SubscribeConnection = Peer<{ channel: string }>;
 
 /**
  * `/ws/subscribe/{channel}`: a text frame reaches every subscriber of the channel, the sender

@@ -2,9 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { type CanActivate, HttpException, type Type } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { WsException } from '@nestjs/websockets';
-import type { Connection } from './connection';
+import type { Connection } from '../socket/connection';
 import { ConnectionGuard, type GuardVerdict, type Refusal } from './connection-guard';
-import { settleGuard } from './enhanced-handler';
+import { settleGuard } from '../dispatch/enhanced-handler';
 
 /**
  * The reason when a guard answers false. Switchboard's own guards always throw with a reason of

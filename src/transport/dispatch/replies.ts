@@ -1,9 +1,10 @@
 import { isObservable, type Observable } from 'rxjs';
-import type { JsonValue } from '../bus/bus';
-import { jsonError, type RequestId } from '../protocol/json-messages';
-import type { FrameFormat } from '../protocol/endpoints';
-import type { TextError } from '../protocol/text-messages';
-import type { Connection } from './connection';
+import type { JsonValue } from '../../bus/bus';
+import { jsonError, type RequestId } from '../../protocol/json-messages';
+import type { FrameFormat } from '../../protocol/endpoints';
+import type { TextError } from '../../protocol/text-messages';
+import type { Connection } from '../socket/connection';
+import type { Peer } from '../socket/peer';
 import { toClientError } from './ws-error.filter';
 
 /**
@@ -67,7 +68,7 @@ function streamReplies(
  * `undefined` and `null` send nothing; a string is sent as a text frame as is; anything else as
  * JSON, with `id` added when the request had one and the reply does not carry its own.
  */
-export function sendReply(connection: Connection, value: unknown, id?: RequestId): void {
+export function sendReply(connection: Peer, value: unknown, id?: RequestId): void {
   if (value === undefined || value === null || !connection.isOpen) return;
   if (typeof value === 'string') {
     connection.sendText(value);
@@ -79,7 +80,7 @@ export function sendReply(connection: Connection, value: unknown, id?: RequestId
 }
 
 /** The error reply for whatever a handler threw or rejected with (see toClientError). */
-export function errorReplyFor(connection: Connection, error: unknown): unknown {
+export function errorReplyFor(connection: Peer, error: unknown): unknown {
   const { message, errors } = toClientError(error);
   return errorReply(connection.endpoint.format, message, undefined, errors);
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { CloseReason } from '../protocol/close-codes';
-import { Endpoints, RESERVED_SEGMENTS } from '../protocol/endpoints';
+import { CloseReason } from '../../protocol/close-codes';
+import { Endpoints, RESERVED_SEGMENTS } from '../../protocol/endpoints';
 import { PathRouter } from './path-router';
 
 /** A router with the patterns of the wire contract, valued by endpoint name. */

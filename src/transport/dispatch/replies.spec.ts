@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Subject } from 'rxjs';
-import { Endpoints } from '../protocol/endpoints';
-import type { Connection } from './connection';
+import { Endpoints } from '../../protocol/endpoints';
+import type { Connection } from '../socket/connection';
 import { settleReply } from './replies';
 
 /** The part of a Connection replies use: its endpoint, whether it is open, sendText, 'close'. */

@@ -1,21 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { RawData } from 'ws';
-import { Clock } from '../common/clock';
-import { MessageThrottles } from '../limits/message-throttles';
-import { TransportStats } from '../metrics/transport-stats';
-import { CloseCode, CloseReason } from '../protocol/close-codes';
-import { TEXT_EVENT } from '../protocol/endpoints';
-import { JsonErrorMessage, jsonError, type RequestId } from '../protocol/json-messages';
-import { ErrorMessages } from '../protocol/text-messages';
-import type { Connection } from './connection';
+import { Clock } from '../../common/clock';
+import { ConnectionLimits } from '../../limits/connection-limits';
+import { MessageThrottles } from '../../limits/message-throttles';
+import { TransportStats } from '../../metrics/transport-stats';
+import { CloseCode, CloseReason } from '../../protocol/close-codes';
+import { type EndpointDefinition, TEXT_EVENT } from '../../protocol/endpoints';
+import { JsonErrorMessage, jsonError, type RequestId } from '../../protocol/json-messages';
+import { ErrorMessages } from '../../protocol/text-messages';
+import type { Connection } from '../socket/connection';
+import type { EndpointHandlers, MessageHandler } from './gateway-handlers';
 import { decodeEnvelope, requestIdOfText } from './json-envelope';
 import { errorReply, errorReplyFor, sendReply, settleReply } from './replies';
 
-/**
- * Frames a connection may have waiting while a handler is in flight. Past it the socket is
- * paused, so a client that sends faster than it is served is held back by TCP, not by memory.
- */
-const MAX_BACKLOG = 64;
+const NO_HANDLERS: ReadonlyMap<string, MessageHandler> = new Map();
 
 /**
  * The per-message hot path, run for every frame on every endpoint before a gateway sees it. It
@@ -41,11 +39,30 @@ const MAX_BACKLOG = 64;
 export class MessageDispatcher {
   private readonly logger = new Logger(MessageDispatcher.name);
 
+  /**
+   * MAX_PENDING_FRAMES: frames a connection may have waiting while a handler is in flight. Past
+   * it the socket is paused, so a client that sends faster than it is served is held back by TCP,
+   * not by memory; it is read again once half of them are handled.
+   */
+  private readonly maxPendingFrames: number;
+  private handlers: ReadonlyMap<EndpointDefinition, ReadonlyMap<string, MessageHandler>> =
+    new Map();
+
   constructor(
     private readonly throttles: MessageThrottles,
     private readonly clock: Clock,
     private readonly stats: TransportStats,
-  ) {}
+    limits: ConnectionLimits,
+  ) {
+    this.maxPendingFrames = limits.maxPendingFrames;
+  }
+
+  /** The gateways' handlers by endpoint (see buildGatewayHandlers); set at boot, before any socket. */
+  useGatewayHandlers(gateways: EndpointHandlers): void {
+    const handlers = new Map<EndpointDefinition, ReadonlyMap<string, MessageHandler>>();
+    for (const [endpoint, gateway] of gateways) handlers.set(endpoint, gateway.messages);
+    this.handlers = handlers;
+  }
 
   dispatch(connection: Connection, data: RawData, isBinary: boolean): void {
     if (!connection.isOpen) return;
@@ -58,7 +75,8 @@ export class MessageDispatcher {
     const allowed = this.throttles.allowFrame(connection);
     if (connection.inFlight) {
       connection.backlog.push({ text, allowed });
-      if (connection.backlog.length >= MAX_BACKLOG && !connection.isPaused) connection.pause();
+      if (connection.backlog.length >= this.maxPendingFrames && !connection.isPaused)
+        connection.pause();
       return;
     }
     this.run(connection, text, allowed);
@@ -95,7 +113,7 @@ export class MessageDispatcher {
       const frame = backlog.shift()!;
       this.run(connection, frame.text, frame.allowed);
     }
-    if (connection.isPaused && backlog.length < MAX_BACKLOG / 2) connection.resume();
+    if (connection.isPaused && backlog.length < this.maxPendingFrames / 2) connection.resume();
   }
 
   private handle(
@@ -114,14 +132,15 @@ export class MessageDispatcher {
       this.refuse(connection, format === 'json' ? requestIdOfText(text) : undefined);
       return undefined;
     }
-    if (format === 'text') return this.call(connection, TEXT_EVENT, text, undefined);
+    const handlers = this.handlers.get(connection.endpoint) ?? NO_HANDLERS;
+    if (format === 'text') return this.call(connection, handlers, TEXT_EVENT, text, undefined);
     const decoded = decodeEnvelope(text);
     if (!decoded.ok) {
       sendReply(connection, decoded.error);
       return undefined;
     }
     const { envelope } = decoded;
-    if (!connection.handlers.has(envelope.type)) {
+    if (!handlers.has(envelope.type)) {
       sendReply(connection, jsonError(JsonErrorMessage.unknownType, envelope.id));
       return undefined;
     }
@@ -129,7 +148,7 @@ export class MessageDispatcher {
       this.refuse(connection, envelope.id);
       return undefined;
     }
-    return this.call(connection, envelope.type, envelope, envelope.id);
+    return this.call(connection, handlers, envelope.type, envelope, envelope.id);
   }
 
   /** Answers a frame over its rate limit with the endpoint's error (the request id on JSON). */
@@ -145,11 +164,12 @@ export class MessageDispatcher {
    */
   private call(
     connection: Connection,
+    handlers: ReadonlyMap<string, MessageHandler>,
     event: string,
     data: unknown,
     id: RequestId | undefined,
   ): Promise<void> | undefined {
-    const handler = connection.handlers.get(event);
+    const handler = handlers.get(event);
     if (!handler) {
       this.logger.warn(`No handler for "${event}" on endpoint ${connection.endpoint.name}`);
       return undefined;

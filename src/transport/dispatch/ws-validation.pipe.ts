@@ -1,4 +1,4 @@
-import type { ArgumentMetadata, PipeTransform } from '@nestjs/common';
+import { type ArgumentMetadata, Injectable, Optional, type PipeTransform } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import {
   getMetadataStorage,
@@ -7,9 +7,9 @@ import {
   type ValidatorOptions,
   validateSync,
 } from 'class-validator';
-import type { JsonValue } from '../bus/bus';
-import { payloadBoundViolation } from '../limits/payload-limits';
-import { JsonErrorMessage } from '../protocol/json-messages';
+import type { JsonValue } from '../../bus/bus';
+import { PayloadBounds, payloadBoundViolation } from '../../limits/payload-limits';
+import { JsonErrorMessage } from '../../protocol/json-messages';
 import type { FieldError } from './json-envelope';
 import type { ClientErrorBody } from './ws-error.filter';
 
@@ -20,8 +20,8 @@ import type { ClientErrorBody } from './ws-error.filter';
  * envelope key they arrived in.
  *
  * Its cost follows what is checked, not what is sent:
- * 1. the payload is refused at once past the bounds of limits/payload-limits.ts (depth, keys and
- *    array elements in total), a walk that stops at the first entry over them;
+ * 1. the payload is refused at once past PayloadBounds (MAX_PAYLOAD_DEPTH, and MAX_PAYLOAD_ENTRIES
+ *    keys and array elements in total), a walk that stops at the first entry over them;
  * 2. class-validator then sees an instance holding only the DTO's declared fields, copied by
  *    reference: unknown keys are never read, and a free-form field (a published `message`) is
  *    only looked at by its own validators. class-transformer does not run, so DTOs declare plain
@@ -30,7 +30,11 @@ import type { ClientErrorBody } from './ws-error.filter';
  * The handler receives the payload exactly as the client sent it: nothing is copied into it or
  * deleted from it (`__proto__` and `constructor` keys of a published message stay as sent).
  */
+@Injectable()
 export class WsValidationPipe implements PipeTransform {
+  /** Nest injects LimitsModule's bounds; constructed by hand, the defaults apply. */
+  constructor(@Optional() private readonly bounds: PayloadBounds = new PayloadBounds()) {}
+
   private readonly options: ValidatorOptions = {
     forbidUnknownValues: true,
     // The errors are flattened to {field, message}; the objects they were found in are not kept.
@@ -42,7 +46,7 @@ export class WsValidationPipe implements PipeTransform {
    * promise (Nest's ValidationPipe always awaits class-validator's `validate`).
    */
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
-    const violation = payloadBoundViolation(value);
+    const violation = payloadBoundViolation(value, this.bounds);
     if (violation !== undefined) throw validationFailed([{ field: 'payload', message: violation }]);
     const { metatype } = metadata;
     if (!metatype || !toValidate(metadata)) return value;

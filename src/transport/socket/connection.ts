@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import type { Principal } from '../auth/principal';
-import type { TransportStats } from '../metrics/transport-stats';
-import { CloseCode, CloseReason } from '../protocol/close-codes';
-import type { EndpointDefinition } from '../protocol/endpoints';
-import type { MessageHandler } from './gateway-handlers';
+import type { Principal } from '../../auth/principal';
+import type { TransportStats } from '../../metrics/transport-stats';
+import { CloseCode, CloseReason } from '../../protocol/close-codes';
+import type { EndpointDefinition } from '../../protocol/endpoints';
 import { type PreparedFrame, writePrepared } from './prepared-frame';
+import type { LivePeer } from './peer';
 import type { Batchable, WriteBatcher } from './write-batcher';
 
 /** What every connection of one server shares: limits and counters. Set once at accept. */
@@ -21,7 +21,6 @@ const SLOW_CONSUMER_GRACE_MS = 1000;
 const AS_TEXT = { binary: false } as const;
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
-const NO_HANDLERS: ReadonlyMap<string, MessageHandler> = new Map();
 
 /**
  * A server-side WebSocket with the transport's per-connection state. The ws server instantiates
@@ -32,7 +31,7 @@ const NO_HANDLERS: ReadonlyMap<string, MessageHandler> = new Map();
  */
 export class Connection<P extends Record<string, string> = Record<string, string>>
   extends WebSocket
-  implements Batchable
+  implements Batchable, LivePeer<P>
 {
   /** Unique across instances for the life of the process (instance id + sequence). */
   id = '';
@@ -44,11 +43,6 @@ export class Connection<P extends Record<string, string> = Record<string, string
   principal: Principal | undefined = undefined;
   /** Cleared by each heartbeat sweep, set again by the peer's pong. */
   alive = true;
-  /**
-   * The gateway's message handlers (see gateway-handlers.ts), shared by every socket of the
-   * endpoint; set once the gateway has seen the connection.
-   */
-  handlers: ReadonlyMap<string, MessageHandler> = NO_HANDLERS;
   /** True while a handler for this connection has not settled; later frames wait in `backlog`. */
   inFlight = false;
   /** Frames that arrived while a handler was in flight, with their rate-limit verdicts. */

@@ -1,9 +1,9 @@
 import type { ArgumentMetadata } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
-import { ChannelDto } from '../features/json/dto/channel.dto';
-import { PublishDto } from '../features/json/dto/publish.dto';
-import { MAX_PAYLOAD_ENTRIES } from '../limits/payload-limits';
-import { ID_RULE_DESCRIPTION } from '../protocol/ids';
+import { ChannelDto } from '../../features/json/dto/channel.dto';
+import { PublishDto } from '../../features/json/dto/publish.dto';
+import { MAX_PAYLOAD_ENTRIES } from '../../limits/payload-limits';
+import { ID_RULE_DESCRIPTION } from '../../protocol/ids';
 import { WsValidationPipe } from './ws-validation.pipe';
 
 const as = (metatype: ArgumentMetadata['metatype']): ArgumentMetadata => ({

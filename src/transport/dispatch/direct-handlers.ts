@@ -6,7 +6,7 @@ import {
   PIPES_METADATA,
   ROUTE_ARGS_METADATA,
 } from '@nestjs/common/constants';
-import type { Connection } from './connection';
+import type { Connection } from '../socket/connection';
 
 /** A gateway method called straight from the dispatcher, without Nest's per-message wrapper. */
 export type DirectHandler = (connection: Connection, data: unknown) => unknown;

@@ -8,14 +8,17 @@ import { GATEWAY_OPTIONS } from '@nestjs/websockets/constants';
 import { WsContextCreator } from '@nestjs/websockets/context/ws-context-creator';
 import { WsProxy } from '@nestjs/websockets/context/ws-proxy';
 import { GatewayMetadataExplorer } from '@nestjs/websockets/gateway-metadata-explorer';
-import type { EndpointDefinition } from '../protocol/endpoints';
-import type { Connection } from './connection';
+import type { EndpointDefinition } from '../../protocol/endpoints';
+import type { Connection } from '../socket/connection';
 import { directHandlerFor } from './direct-handlers';
 import { EndpointExceptionFiltersContext } from './endpoint-exception-filters';
 import { enhancedHandler } from './enhanced-handler';
-import type { EndpointGatewayOptions } from './endpoint-gateway.decorator';
-import { GatewayConnectionGuard } from './gateway-connection-guard';
-import { ConnectionGuardsContextCreator, MessageGuardsContextCreator } from './guard-scopes';
+import type { EndpointGatewayOptions } from '../endpoint-gateway.decorator';
+import { GatewayConnectionGuard } from '../upgrade/gateway-connection-guard';
+import {
+  ConnectionGuardsContextCreator,
+  MessageGuardsContextCreator,
+} from '../upgrade/guard-scopes';
 
 /**
  * A message handler as the dispatcher calls it. It returns the handler's result (a value, a

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Connection } from './connection';
+import type { Connection } from '../socket/connection';
 
 /** A refusal: the socket is closed with 1008 and this reason; the gateway never sees it. */
 export interface Refusal {

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { ConnectionRegistry } from '../connections/connection-registry';
-import { UpgradeLimits } from '../limits/upgrade-limits';
+import { AppConfig } from '../../config/app-config';
+import { ConnectionRegistry } from '../../connections/connection-registry';
+import { ConnectionLimits } from '../../limits/connection-limits';
+import { UpgradeLimits } from '../../limits/upgrade-limits';
 
 /**
  * Decides, before any WebSocket work, whether an upgrade may proceed; a refusal is an HTTP
@@ -24,6 +25,7 @@ export class Admission {
     private readonly config: AppConfig,
     private readonly connections: ConnectionRegistry,
     private readonly limits: UpgradeLimits,
+    private readonly connectionLimits: ConnectionLimits,
   ) {
     if (config.allowedOrigins) this.allowedOrigins = new Set(config.allowedOrigins);
   }
@@ -47,7 +49,7 @@ export class Admission {
   /** 503 while draining or at MAX_CONNECTIONS. */
   private instanceRefusal(): number | undefined {
     if (this.draining) return 503;
-    const max = this.config.maxConnections;
+    const max = this.connectionLimits.maxConnections;
     if (max !== undefined && this.connections.size >= max) return 503;
     return undefined;
   }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { Connection } from '../transport/connection';
-import type { PreparedFrame } from '../transport/prepared-frame';
+import type { Peer } from './peer';
+import type { PreparedFrame } from './prepared-frame';
 
 const logger = new Logger('FanOut');
 
@@ -12,7 +12,7 @@ const logger = new Logger('FanOut');
  * even during the broadcast loop, is skipped; a send that throws is logged and reported as not
  * sent, so the loop goes on. Returns whether the payload was queued.
  */
-export function sendPrepared(socket: Connection, frame: PreparedFrame): boolean {
+export function sendPrepared(socket: Peer, frame: PreparedFrame): boolean {
   try {
     return socket.sendFrame(frame);
   } catch (error) {

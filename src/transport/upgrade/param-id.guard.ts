@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { CloseReason } from '../protocol/close-codes';
-import { canonicalId } from '../protocol/ids';
-import type { Connection } from './connection';
+import { CloseReason } from '../../protocol/close-codes';
+import { canonicalId } from '../../protocol/ids';
+import type { Connection } from '../socket/connection';
 import { ConnectionGuard, type GuardVerdict } from './connection-guard';
 
 /**

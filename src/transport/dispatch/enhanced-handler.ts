@@ -22,7 +22,7 @@ import {
   type Observable,
   of,
 } from 'rxjs';
-import type { Connection } from './connection';
+import type { Connection } from '../socket/connection';
 import type { EndpointExceptionsHandler } from './endpoint-exception-filters';
 
 type Maybe<T> = T | Promise<T>;

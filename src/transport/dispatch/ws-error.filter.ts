@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
-import type { JsonValue } from '../bus/bus';
-import { ErrorMessages } from '../protocol/text-messages';
+import type { JsonValue } from '../../bus/bus';
+import { ErrorMessages } from '../../protocol/text-messages';
 
 /** What a WsException may carry to the client: a message and, for validation, the details. */
 export interface ClientErrorBody {

@@ -1,11 +1,11 @@
-import type { JsonValue } from '../bus/bus';
+import type { JsonValue } from '../../bus/bus';
 import {
   JsonErrorMessage,
   jsonError,
   requestIdOf,
   type JsonReply,
   type RequestId,
-} from '../protocol/json-messages';
+} from '../../protocol/json-messages';
 
 /** A request on /ws/json: `{type, payload?, id?}`. */
 export interface JsonEnvelope {
