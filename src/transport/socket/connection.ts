@@ -12,7 +12,10 @@ import type { Batchable, WriteBatcher } from './write-batcher';
 export interface ConnectionHost {
   readonly stats: TransportStats;
   readonly maxBufferedBytes: number;
-  /** SLOW_CONSUMER_GRACE_MS: how long a slow consumer's close frame may take before the socket is destroyed. */
+  /**
+   * SLOW_CONSUMER_GRACE_MS: how long a slow consumer's close frame may take before the socket is
+   * destroyed.
+   */
   readonly slowConsumerGraceMs: number;
   /** Absent in unit tests with fake sockets: writes then go out one by one. */
   readonly batcher?: WriteBatcher;
