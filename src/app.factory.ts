@@ -13,7 +13,7 @@ import { serveOpenApi } from './api/openapi';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
 import { ConnectionRegistry } from './connections/connection-registry';
-import { ConnectionLimits } from './limits/connection-limits';
+import { ConnectionLimits, OperationalLimits } from './limits/connection-limits';
 import { applyHttpServerLimits } from './limits/http-server-limits';
 import { PendingSockets } from './limits/pending-sockets';
 import {
@@ -62,6 +62,7 @@ export async function createApp(
   const log = createJsonLog({
     level: options.logger === undefined ? config.logLevel : levelForNestLevels(options.logger),
     destination: options.logDestination,
+    maxLineChars: config.logLimits.maxLineChars,
   });
   // The logger exists before Nest does, so bootstrap lines are JSON too, with no buffering.
   const build = options.build ?? ((root, nestOptions) => NestFactory.create(root, nestOptions));
@@ -71,7 +72,7 @@ export async function createApp(
   })) as NestExpressApplication;
   // Advertising the framework helps only someone matching exploits to versions.
   app.disable('x-powered-by');
-  app.use(createHttpLog(log));
+  app.use(createHttpLog(log, config.logLimits.maxFieldChars));
   // JSON bodies are capped like WebSocket messages; the API answers a bad one in its own shape.
   app.useBodyParser('json', { limit: config.maxMessageBytes });
   app.use(apiBodyErrors);
@@ -87,6 +88,7 @@ export async function createApp(
     guards: [app.get(ParamIdGuard)],
     admission: app.get(Admission),
     limits: app.get(ConnectionLimits),
+    operationalLimits: app.get(OperationalLimits),
     stats: app.get(TransportStats),
   });
   // The gateways exist once NestFactory.create returns; sockets arrive only after listen().

@@ -4,8 +4,8 @@ import { TokenSigner } from '../src/auth/token-signer';
 import { SystemClock } from '../src/common/clock';
 import { ConnectionRegistry } from '../src/connections/connection-registry';
 import type { LogDestination } from '../src/logging/json-log';
-import { CONNECTION_LOG_BURST, CONNECTION_LOG_WINDOW_MS } from '../src/logging/connection-log';
-import { MAX_LINE_CHARS } from '../src/logging/line-cap';
+import { EnvironmentVariables } from '../src/config/environment';
+import { CONNECTION_LOG_WINDOW_MS } from '../src/logging/connection-log';
 import { useApp, type RunningApp } from './support/app';
 import { WAIT_MS, waitForValue, withTimeout } from './support/wait';
 import { refusedUpgradeStatus, TestClient } from './support/ws-client';
@@ -15,6 +15,10 @@ const token = new TokenSigner({ secret: SECRET }, new SystemClock()).sign(
   { sub: 'alice', name: 'Alice' },
   300,
 );
+
+const DEFAULTS = new EnvironmentVariables();
+const MAX_LINE_CHARS = DEFAULTS.MAX_LOG_LINE_CHARS;
+const CONNECTION_LOG_BURST = DEFAULTS.LOG_CONNECTION_LINES_PER_SECOND;
 
 type Entry = Record<string, unknown> & { readonly level: string };
 
@@ -206,7 +210,7 @@ describe('structured logs', () => {
       expect((entry.req as { userAgent: string }).userAgent).toHaveLength(256);
     });
 
-    it('writes no line over MAX_LINE_CHARS, whatever the path', async () => {
+    it('writes no line over MAX_LOG_LINE_CHARS, whatever the path', async () => {
       const response = await request(fixture.running.server).get(`/${'p'.repeat(15 * 1024)}`);
       expect(response.status).toBe(404);
       for (const line of capture.lines) expect(line.length).toBeLessThanOrEqual(MAX_LINE_CHARS);
@@ -271,6 +275,45 @@ describe('structured logs', () => {
           path: '/nope',
         }),
       );
+    });
+  });
+  describe('with the log limits configured', () => {
+    const capture = new LogCapture();
+    const fixture = useApp(
+      {
+        LOG_LEVEL: 'info',
+        MAX_LOG_LINE_CHARS: '1024',
+        MAX_LOG_FIELD_CHARS: '40',
+        LOG_CONNECTION_LINES_PER_SECOND: '2',
+      },
+      { logDestination: capture },
+    );
+
+    it('cuts the user agent and path at MAX_LOG_FIELD_CHARS', async () => {
+      const before = capture.lines.length;
+      const response = await request(fixture.running.server)
+        .get(`/${'p'.repeat(2000)}`)
+        .set('user-agent', 'u'.repeat(500));
+      expect(response.status).toBe(404);
+      const access = capture
+        .entries()
+        .slice(before)
+        .find((entry) => entry.msg === 'request completed');
+      expect(access?.req).toMatchObject({ path: `/${'p'.repeat(39)}`, userAgent: 'u'.repeat(40) });
+      for (const line of capture.lines) expect(line.length).toBeLessThanOrEqual(1024);
+    });
+
+    it('itemises LOG_CONNECTION_LINES_PER_SECOND connection lines per second', async () => {
+      const count = () => capture.entries().filter((e) => e.msg === 'connection open').length;
+      const started = Date.now();
+      for (let i = 0; i < 10; i++) {
+        const client = await TestClient.open(`${fixture.running.wsUrl}/ws`);
+        await client.close();
+      }
+      const windows = Math.ceil((Date.now() - started) / CONNECTION_LOG_WINDOW_MS) + 1;
+      expect(count()).toBeGreaterThan(0);
+      expect(count()).toBeLessThanOrEqual(2 * windows);
+      expect(count()).toBeLessThan(10);
     });
   });
 });

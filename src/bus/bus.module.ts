@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import { OperationalLimits } from '../limits/connection-limits';
 import { PayloadBounds } from '../limits/payload-limits';
 import { AppConfig } from '../config/app-config';
 import { InstanceId } from '../common/instance-id';
@@ -17,12 +18,13 @@ import { RedisBus } from './redis-bus';
   providers: [
     {
       provide: Bus,
-      inject: [AppConfig, InstanceId, Clock, PayloadBounds],
+      inject: [AppConfig, InstanceId, Clock, PayloadBounds, OperationalLimits],
       useFactory: (
         config: AppConfig,
         instance: InstanceId,
         clock: Clock,
         payloadBounds: PayloadBounds,
+        limits: OperationalLimits,
       ): Bus => {
         const { url, prefix, busSecret } = config.redis;
         if (url === undefined) return new InMemoryBus();
@@ -34,6 +36,7 @@ import { RedisBus } from './redis-bus';
           maxMessageBytes: config.maxMessageBytes,
           payloadBounds,
           clock,
+          maxPendingPublishes: limits.maxPendingPublishes,
         });
       },
     },

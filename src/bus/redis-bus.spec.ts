@@ -5,13 +5,11 @@ import { Clock } from '../common/clock';
 import type { BusMessage } from './bus';
 import { encodeEnvelope } from './envelope';
 import { BusFrameCodec } from './bus-frame';
-import {
-  MAX_PENDING_PUBLISHES,
-  PUBLISH_REFUSAL_HOLD_MS,
-  RedisBus,
-  type RedisBusOptions,
-} from './redis-bus';
+import { EnvironmentVariables } from '../config/environment';
+import { PUBLISH_REFUSAL_HOLD_MS, RedisBus, type RedisBusOptions } from './redis-bus';
 import type { RedisConnection } from './redis-connection';
+
+const MAX_PENDING_PUBLISHES = new EnvironmentVariables().MAX_PENDING_PUBLISHES;
 
 class FakeClock extends Clock {
   time = 1_000_000;
@@ -141,6 +139,7 @@ describe('RedisBus', () => {
       prefix: 'p:',
       instance: 'me',
       maxMessageBytes: 65536,
+      maxPendingPublishes: MAX_PENDING_PUBLISHES,
       clock,
       connect: (_url, connectionOptions) => {
         const connection = new FakeConnection(connectionOptions);
@@ -285,6 +284,18 @@ describe('RedisBus', () => {
     expect(publisher().published).toEqual([]);
     expect(bus.dropped).toBe(2);
     expect(warn).toHaveBeenCalledTimes(1);
+  });
+
+  it('drops past the configured MAX_PENDING_PUBLISHES, not the default', () => {
+    bus = build({ maxPendingPublishes: 5 });
+    bothUp();
+    publisher().commandQueue.length = 4;
+    bus.publish(message('sent'));
+    expect(bus.dropped).toBe(0);
+    publisher().commandQueue.length = 5;
+    bus.publish(message('dropped'));
+    expect(bus.dropped).toBe(1);
+    expect(warnings()).toContainEqual(expect.stringContaining('Redis has 5 publishes unanswered'));
   });
 
   it('settles, once ready again, the subscriptions that changed while the subscriber was down', async () => {

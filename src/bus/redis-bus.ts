@@ -32,10 +32,12 @@ export interface RedisBusOptions {
   readonly connect?: RedisConnector;
   /** Interval of the PING that notices a silent Redis; default HEARTBEAT_MS. */
   readonly heartbeatMs?: number;
+  /**
+   * MAX_PENDING_PUBLISHES: publishes allowed on the wire without an answer before more are
+   * dropped (a stalled Redis).
+   */
+  readonly maxPendingPublishes: number;
 }
-
-/** Publishes allowed on the wire without an answer before more are dropped (a stalled Redis). */
-export const MAX_PENDING_PUBLISHES = 10_000;
 /** How long shutdown waits for QUIT before closing the sockets anyway. */
 const QUIT_TIMEOUT_MS = 500;
 /** At most one log line per kind of repeated problem per interval. */
@@ -204,7 +206,7 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   }
 
   /**
-   * Publishes not sent (Redis unreachable, or MAX_PENDING_PUBLISHES unanswered) or lost with the
+   * Publishes not sent (Redis unreachable, or maxPendingPublishes unanswered) or lost with the
    * connection before Redis answered them; the latter may have reached other instances.
    */
   get dropped(): number {
@@ -258,11 +260,11 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
       this.droppedCount++;
       return;
     }
-    if (publisher.commandQueue.length >= MAX_PENDING_PUBLISHES) {
+    if (publisher.commandQueue.length >= this.options.maxPendingPublishes) {
       this.droppedCount++;
       this.warnThrottled(
         this.backlogLog,
-        `Redis has ${MAX_PENDING_PUBLISHES} publishes unanswered: dropping publishes until it catches up`,
+        `Redis has ${this.options.maxPendingPublishes} publishes unanswered: dropping publishes until it catches up`,
       );
       return;
     }

@@ -37,7 +37,12 @@ export class AppConfig {
   readonly maxConnections?: number;
   readonly maxBufferedBytes!: number;
   /** Per-IP upgrade rate (CONNECT_RATE_*); `limit` 0 means off. */
-  readonly connectRate!: { readonly limit: number; readonly windowMs: number };
+  readonly connectRate!: {
+    readonly limit: number;
+    readonly windowMs: number;
+    /** CONNECT_RATE_STORAGE_TIMEOUT_MS. */
+    readonly storageTimeoutMs: number;
+  };
   /** MAX_CONNECTIONS_PER_IP; 0 means no limit. */
   readonly maxConnectionsPerIp!: number;
   readonly trustProxy!: boolean;
@@ -49,6 +54,16 @@ export class AppConfig {
   readonly maxSubscriptions!: number;
   /** MAX_PAYLOAD_DEPTH and MAX_PAYLOAD_ENTRIES: the shape of a payload or bus message. */
   readonly payloadBounds!: { readonly maxDepth: number; readonly maxEntries: number };
+  /** MAX_LOG_LINE_CHARS, MAX_LOG_FIELD_CHARS and LOG_CONNECTION_LINES_PER_SECOND. */
+  readonly logLimits!: {
+    readonly maxLineChars: number;
+    readonly maxFieldChars: number;
+    readonly connectionLinesPerSecond: number;
+  };
+  /** MAX_PENDING_PUBLISHES: Redis bus publishes unanswered before publishes are dropped. */
+  readonly maxPendingPublishes!: number;
+  /** SLOW_CONSUMER_GRACE_MS: time a shed slow consumer gets to close before it is terminated. */
+  readonly slowConsumerGraceMs!: number;
   /** PRESENCE_DIFF_MS and PRESENCE_TTL_SECONDS. */
   readonly presence!: { readonly diffMs: number; readonly ttlSeconds: number };
   /** API_KEYS (empty: the HTTP API is off) and API_RATE_LIMIT per key per minute. */

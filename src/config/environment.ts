@@ -272,6 +272,51 @@ export class EnvironmentVariables {
   @IsInt()
   MAX_PAYLOAD_ENTRIES = 10_000;
 
+  /** Longest JSON log line written; a longer one has its long values replaced (`"truncated":true`). */
+  @ToInteger()
+  @Min(1024)
+  @Max(1_048_576)
+  @IsInt()
+  MAX_LOG_LINE_CHARS = 8192;
+
+  /** Longest user agent and request path an access or "upgrade refused" line keeps; the rest is cut. */
+  @ToInteger()
+  @Min(16)
+  @Max(65_536)
+  @IsInt()
+  MAX_LOG_FIELD_CHARS = 256;
+
+  /**
+   * Connection lines (open and close together), and refusal lines, written in full per second;
+   * past it they are counted in one "connection lines sampled" line per second.
+   */
+  @ToInteger()
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  LOG_CONNECTION_LINES_PER_SECOND = 20;
+
+  /** How long an upgrade waits for the CONNECT_RATE_LIMIT storage (Redis) before it is let through. */
+  @ToInteger()
+  @Min(10)
+  @Max(10_000)
+  @IsInt()
+  CONNECT_RATE_STORAGE_TIMEOUT_MS = 250;
+
+  /** Redis bus publishes waiting for an answer; past it publishes are dropped until Redis catches up. */
+  @ToInteger()
+  @Min(100)
+  @Max(10_000_000)
+  @IsInt()
+  MAX_PENDING_PUBLISHES = 10_000;
+
+  /** How long a slow consumer gets to complete its 1013 close before it is terminated. */
+  @ToInteger()
+  @Min(10)
+  @Max(60_000)
+  @IsInt()
+  SLOW_CONSUMER_GRACE_MS = 1000;
+
   /** A channel's presence_diff frames go out at most once per this many ms, batched. */
   @ToInteger()
   @Min(10)

@@ -54,7 +54,11 @@ export function loadConfig(env: Environment): AppConfig {
     allowedOrigins: vars.ALLOWED_ORIGINS?.split(',').map((origin) => origin.trim().toLowerCase()),
     maxConnections: vars.MAX_CONNECTIONS,
     maxBufferedBytes: vars.MAX_BUFFERED_BYTES,
-    connectRate: { limit: vars.CONNECT_RATE_LIMIT, windowMs: vars.CONNECT_RATE_WINDOW_MS },
+    connectRate: {
+      limit: vars.CONNECT_RATE_LIMIT,
+      windowMs: vars.CONNECT_RATE_WINDOW_MS,
+      storageTimeoutMs: vars.CONNECT_RATE_STORAGE_TIMEOUT_MS,
+    },
     maxConnectionsPerIp: vars.MAX_CONNECTIONS_PER_IP,
     trustProxy: vars.TRUST_PROXY,
     httpHeadersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,
@@ -62,6 +66,13 @@ export function loadConfig(env: Environment): AppConfig {
     maxPendingFrames: vars.MAX_PENDING_FRAMES,
     maxSubscriptions: vars.MAX_SUBSCRIPTIONS,
     payloadBounds: { maxDepth: vars.MAX_PAYLOAD_DEPTH, maxEntries: vars.MAX_PAYLOAD_ENTRIES },
+    logLimits: {
+      maxLineChars: vars.MAX_LOG_LINE_CHARS,
+      maxFieldChars: vars.MAX_LOG_FIELD_CHARS,
+      connectionLinesPerSecond: vars.LOG_CONNECTION_LINES_PER_SECOND,
+    },
+    maxPendingPublishes: vars.MAX_PENDING_PUBLISHES,
+    slowConsumerGraceMs: vars.SLOW_CONSUMER_GRACE_MS,
     presence: { diffMs: vars.PRESENCE_DIFF_MS, ttlSeconds: vars.PRESENCE_TTL_SECONDS },
     api: { keys: parseApiKeys(vars.API_KEYS), rateLimitPerMinute: vars.API_RATE_LIMIT },
   });

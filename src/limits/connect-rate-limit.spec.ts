@@ -1,9 +1,17 @@
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
 import type { Clock } from '../common/clock';
-import { ConnectRateLimit, STORAGE_TIMEOUT_MS } from './connect-rate-limit';
+import { EnvironmentVariables } from '../config/environment';
+import { ConnectRateLimit } from './connect-rate-limit';
+
+const STORAGE_TIMEOUT_MS = new EnvironmentVariables().CONNECT_RATE_STORAGE_TIMEOUT_MS;
 
 const clock: Clock = { now: () => Date.now() };
-const options = { limit: 2, windowMs: 60_000, keyPrefix: 'p:' };
+const options = {
+  limit: 2,
+  windowMs: 60_000,
+  keyPrefix: 'p:',
+  storageTimeoutMs: STORAGE_TIMEOUT_MS,
+};
 
 describe('ConnectRateLimit', () => {
   let memory: ThrottlerStorageService;
@@ -35,13 +43,33 @@ describe('ConnectRateLimit', () => {
     expect(rate.failures).toBe(2);
   });
 
-  it('fails open after STORAGE_TIMEOUT_MS when the storage never answers', async () => {
+  it('fails open after CONNECT_RATE_STORAGE_TIMEOUT_MS (default) when the storage never answers', async () => {
     jest.useFakeTimers();
     try {
       const silent: ThrottlerStorage = { increment: () => new Promise(() => undefined) };
       const rate = new ConnectRateLimit(silent, options, clock);
       const answer = rate.allows('1.2.3.4');
       await jest.advanceTimersByTimeAsync(STORAGE_TIMEOUT_MS);
+      expect(await answer).toBe(true);
+      expect(rate.failures).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('waits CONNECT_RATE_STORAGE_TIMEOUT_MS as configured', async () => {
+    jest.useFakeTimers();
+    try {
+      const silent: ThrottlerStorage = { increment: () => new Promise(() => undefined) };
+      const rate = new ConnectRateLimit(silent, { ...options, storageTimeoutMs: 40 }, clock);
+      let answered = false;
+      const answer = rate.allows('1.2.3.4').then((allowed) => {
+        answered = true;
+        return allowed;
+      });
+      await jest.advanceTimersByTimeAsync(39);
+      expect(answered).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
       expect(await answer).toBe(true);
       expect(rate.failures).toBe(1);
     } finally {

@@ -6,19 +6,18 @@ import { FailOpenWarnings } from './fail-open-warnings';
 /** The throttler name under which upgrades are counted (part of every storage key). */
 export const CONNECT_THROTTLER = 'connect';
 
-/**
- * How long an upgrade waits for the storage (Redis) before it is let through anyway. Generous
- * for a Redis round trip (well under a millisecond on a LAN), short enough that an unanswering
- * Redis costs each upgrade a quarter of a second rather than hanging it.
- */
-export const STORAGE_TIMEOUT_MS = 250;
-
 export interface ConnectRateOptions {
   /** Upgrades allowed per window and client IP (> 0). */
   readonly limit: number;
   readonly windowMs: number;
   /** Prepended to every key, so deployments sharing a Redis do not share budgets. */
   readonly keyPrefix: string;
+  /**
+   * CONNECT_RATE_STORAGE_TIMEOUT_MS: how long an upgrade waits for the storage (Redis) before it
+   * is let through anyway. The default (250) is generous for a Redis round trip (well under a
+   * millisecond on a LAN), short enough that an unanswering Redis does not hang upgrades.
+   */
+  readonly storageTimeoutMs: number;
 }
 
 /**
@@ -27,7 +26,7 @@ export interface ConnectRateOptions {
  * It uses the storage exactly as @nestjs/throttler's guard does (block duration = window), so the
  * two agree on what a limit means.
  *
- * Fails open: when the storage errs or has not answered within STORAGE_TIMEOUT_MS (Redis down
+ * Fails open: when the storage errs or has not answered within `storageTimeoutMs` (Redis down
  * or frozen) the upgrade is allowed, a warning is logged (at most one per 10 s, with the count
  * of failures since the last one) and `failures` grows. Refusing every upgrade during a Redis
  * outage would turn a degraded limit into a full outage.
@@ -51,12 +50,12 @@ export class ConnectRateLimit {
 
   /** Counts one upgrade from `ip`; resolves false when `ip` is over its budget. Never rejects. */
   async allows(ip: string): Promise<boolean> {
-    const { limit, windowMs, keyPrefix } = this.options;
+    const { limit, windowMs, keyPrefix, storageTimeoutMs } = this.options;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`no answer within ${STORAGE_TIMEOUT_MS} ms`)),
-        STORAGE_TIMEOUT_MS,
+        () => reject(new Error(`no answer within ${storageTimeoutMs} ms`)),
+        storageTimeoutMs,
       );
     });
     try {

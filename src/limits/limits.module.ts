@@ -6,7 +6,7 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { InstanceId } from '../common/instance-id';
 import { clientIp } from './client-ip';
-import { ConnectionLimits } from './connection-limits';
+import { ConnectionLimits, OperationalLimits } from './connection-limits';
 import { DescriptorWatch } from './descriptor-watch';
 import { MESSAGE_THROTTLER } from './message-throttle-policy';
 import { MessageThrottles } from './message-throttles';
@@ -52,6 +52,7 @@ import { UpgradeLimits } from './upgrade-limits';
   ],
   providers: [
     ConnectionLimits,
+    OperationalLimits,
     {
       provide: PayloadBounds,
       inject: [AppConfig],
@@ -75,6 +76,7 @@ import { UpgradeLimits } from './upgrade-limits';
   exports: [
     ThrottlerModule,
     ConnectionLimits,
+    OperationalLimits,
     PayloadBounds,
     MessageThrottles,
     UpgradeLimits,

@@ -1,11 +1,14 @@
 import type { LoggerService } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import {
-  CONNECTION_LOG_BURST,
-  CONNECTION_LOG_WINDOW_MS,
-  ConnectionLog,
-  refusalReason,
-} from './connection-log';
+import { EnvironmentVariables } from '../config/environment';
+import { CONNECTION_LOG_WINDOW_MS, ConnectionLog, refusalReason } from './connection-log';
+
+const DEFAULTS = new EnvironmentVariables();
+const CONNECTION_LOG_BURST = DEFAULTS.LOG_CONNECTION_LINES_PER_SECOND;
+const DEFAULT_OPTIONS = {
+  linesPerSecond: CONNECTION_LOG_BURST,
+  maxPathChars: DEFAULTS.MAX_LOG_FIELD_CHARS,
+};
 
 class FakeClock extends Clock {
   time = 0;
@@ -39,7 +42,7 @@ describe('ConnectionLog', () => {
     clock = new FakeClock();
     const captured = capture();
     lines = captured.lines;
-    log = new ConnectionLog(captured.logger, clock);
+    log = new ConnectionLog(captured.logger, clock, DEFAULT_OPTIONS);
   });
 
   afterEach(() => {
@@ -108,6 +111,26 @@ describe('ConnectionLog', () => {
     const [[level, entry]] = lines;
     expect(level).toBe('warn');
     expect((entry.path as string).length).toBe(256);
+  });
+
+  it('follows LOG_CONNECTION_LINES_PER_SECOND and MAX_LOG_FIELD_CHARS as configured', () => {
+    log.dispose();
+    const captured = capture();
+    log = new ConnectionLog(captured.logger, clock, { linesPerSecond: 3, maxPathChars: 10 });
+    lines = captured.lines;
+    for (let i = 0; i < 5; i++) log.open({ endpoint: 'echo', id: `a.${i}` });
+    log.refuse({ status: 404, reason: 'no endpoint at this path', path: `/${'p'.repeat(100)}` });
+    log.dispose();
+
+    expect(messages()).toEqual([
+      'connection open',
+      'connection open',
+      'connection open',
+      'upgrade refused',
+      'connection lines sampled',
+    ]);
+    expect(lines[3][1].path).toBe(`/${'p'.repeat(9)}`);
+    expect(lines[4][1]).toMatchObject({ opened: 2 });
   });
 });
 

@@ -2,12 +2,18 @@ import { STATUS_CODES } from 'node:http';
 import type { LoggerService } from '@nestjs/common';
 import type { Clock } from '../common/clock';
 
-/** Lines of each kind (connection, refused upgrade) written per window before sampling starts. */
-export const CONNECTION_LOG_BURST = 20;
-/** Length of a sampling window. */
+/** Length of a sampling window: one second, so the burst is a rate per second. */
 export const CONNECTION_LOG_WINDOW_MS = 1000;
-/** Longest request path a refusal line keeps. */
-export const MAX_LOGGED_PATH_CHARS = 256;
+
+export interface ConnectionLogOptions {
+  /**
+   * LOG_CONNECTION_LINES_PER_SECOND: lines of each kind (connection, refused upgrade) written per
+   * window before sampling starts.
+   */
+  readonly linesPerSecond: number;
+  /** MAX_LOG_FIELD_CHARS: longest request path a refusal line keeps. */
+  readonly maxPathChars: number;
+}
 
 export interface ConnectionLine {
   readonly endpoint: string;
@@ -31,8 +37,8 @@ export interface RefusedLine {
  * The adapter's lines about WebSocket connections: "connection open", "connection closed",
  * "upgrade refused". Under churn they are sampled rather than written one per event:
  *
- * - each window of CONNECTION_LOG_WINDOW_MS writes at most CONNECTION_LOG_BURST connection lines
- *   (open and close together) and CONNECTION_LOG_BURST refusal lines, in full;
+ * - each window of CONNECTION_LOG_WINDOW_MS writes at most `linesPerSecond` connection lines
+ *   (open and close together) and `linesPerSecond` refusal lines, in full;
  * - the rest are counted, and one "connection lines sampled" line per window that held some
  *   back gives the counts: opened, closed, refused by status. The counts of every window add up
  *   to every event, so nothing goes unaccounted, only unitemised.
@@ -52,6 +58,7 @@ export class ConnectionLog {
   constructor(
     private readonly log: LoggerService,
     private readonly clock: Clock,
+    private readonly options: ConnectionLogOptions,
   ) {}
 
   open(line: ConnectionLine): void {
@@ -67,12 +74,12 @@ export class ConnectionLog {
   /** A 4xx refusal is the client's doing: info, not a warning. A 5xx is ours: warn. */
   refuse(line: RefusedLine): void {
     this.roll();
-    if (this.refusedLines < CONNECTION_LOG_BURST) {
+    if (this.refusedLines < this.options.linesPerSecond) {
       this.refusedLines++;
       const entry = {
         msg: 'upgrade refused',
         ...line,
-        path: line.path.slice(0, MAX_LOGGED_PATH_CHARS),
+        path: line.path.slice(0, this.options.maxPathChars),
       };
       if (line.status >= 500) this.log.warn(entry);
       else this.log.log(entry);
@@ -106,7 +113,7 @@ export class ConnectionLog {
 
   private allowConnectionLine(): boolean {
     this.roll();
-    if (this.connectionLines < CONNECTION_LOG_BURST) {
+    if (this.connectionLines < this.options.linesPerSecond) {
       this.connectionLines++;
       return true;
     }

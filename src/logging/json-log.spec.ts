@@ -1,4 +1,7 @@
+import { EnvironmentVariables } from '../config/environment';
 import { createJsonLog, levelForNestLevels } from './json-log';
+
+const maxLineChars = new EnvironmentVariables().MAX_LOG_LINE_CHARS;
 
 function capture() {
   const lines: string[] = [];
@@ -8,7 +11,7 @@ function capture() {
 describe('createJsonLog', () => {
   it('writes one JSON line per entry, with the level as a name', () => {
     const { lines, destination } = capture();
-    const log = createJsonLog({ level: 'info', destination });
+    const log = createJsonLog({ level: 'info', destination, maxLineChars });
     log.info({ endpoint: 'echo' }, 'connection open');
     log.debug('not written');
 
@@ -21,9 +24,18 @@ describe('createJsonLog', () => {
     });
   });
 
+  it('caps its lines at maxLineChars (MAX_LOG_LINE_CHARS)', () => {
+    const { lines, destination } = capture();
+    const log = createJsonLog({ level: 'info', destination, maxLineChars: 1024 });
+    log.info({ detail: 'd'.repeat(2000) }, 'long');
+
+    expect(lines[0].length).toBeLessThanOrEqual(1024);
+    expect(JSON.parse(lines[0])).toMatchObject({ msg: 'long', truncated: true });
+  });
+
   it('censors credentials in request and response headers, whatever they hold', () => {
     const { lines, destination } = capture();
-    const log = createJsonLog({ level: 'info', destination });
+    const log = createJsonLog({ level: 'info', destination, maxLineChars });
     log.info({
       req: {
         headers: {

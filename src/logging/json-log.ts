@@ -1,7 +1,6 @@
 import type { LogLevel } from '@nestjs/common';
 import { pino, type DestinationStream, type Level, type LevelWithSilent, type Logger } from 'pino';
 import { pinoHttp, type HttpLogger, type StdSerializedResults } from 'pino-http';
-import { MAX_LOGGED_PATH_CHARS } from './connection-log';
 import { capLine } from './line-cap';
 import { REDACTED, REDACTED_PATHS, scrubTokens } from './redaction';
 
@@ -15,27 +14,30 @@ export interface JsonLogOptions {
    * the lines logged just before `process.exit` in main.ts are not lost.
    */
   readonly destination?: LogDestination;
+  /** MAX_LOG_LINE_CHARS: longest line written, newline included. */
+  readonly maxLineChars: number;
 }
 
 /**
  * The application's pino logger: one JSON line per entry, `level` as a name ("info"),
  * credentials censored at REDACTED_PATHS, any JWT-shaped string left in a line scrubbed, and no
- * line longer than MAX_LINE_CHARS (capLine).
+ * line longer than `maxLineChars` (capLine).
  */
-export function createJsonLog({ level, destination = process.stdout }: JsonLogOptions): Logger {
+export function createJsonLog({
+  level,
+  destination = process.stdout,
+  maxLineChars,
+}: JsonLogOptions): Logger {
   return pino(
     {
       level,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: [...REDACTED_PATHS], censor: REDACTED },
-      hooks: { streamWrite: (line) => capLine(scrubTokens(line)) },
+      hooks: { streamWrite: (line) => capLine(scrubTokens(line), maxLineChars) },
     },
     destination,
   );
 }
-
-/** Longest user agent an access line keeps; the rest is cut. */
-export const MAX_USER_AGENT_CHARS = 256;
 
 /**
  * Express middleware (pino-http) that logs one line through `log` per completed HTTP request:
@@ -43,15 +45,18 @@ export const MAX_USER_AGENT_CHARS = 256;
  *     {"msg":"request completed","req":{"method","path","remoteAddress","userAgent"},
  *      "res":{"statusCode"},"durationMs"}
  *
- * An allow-list: no header but the user agent (cut at MAX_USER_AGENT_CHARS), and the path
- * without its query (cut at MAX_LOGGED_PATH_CHARS), so neither credentials (x-api-key, cookies, `?token=`) nor a client's
- * padding reach the log whatever their name or size. WebSocket upgrades never reach this
+ * An allow-list: no header but the user agent, and the path without its query, both cut at
+ * `maxFieldChars` (MAX_LOG_FIELD_CHARS), so neither credentials (x-api-key, cookies, `?token=`)
+ * nor a client's padding reach the log whatever their name or size. WebSocket upgrades never reach this
  * middleware: the adapter logs them (connection-log.ts).
  */
-export function createHttpLog(log: Logger): HttpLogger {
+export function createHttpLog(log: Logger, maxFieldChars: number): HttpLogger {
   return pinoHttp({
     logger: log,
-    serializers: { req: serializeRequest, res: serializeResponse },
+    serializers: {
+      req: (req: SerializedRequest) => serializeRequest(req, maxFieldChars),
+      res: serializeResponse,
+    },
     customAttributeKeys: { responseTime: 'durationMs' },
   });
 }
@@ -59,14 +64,14 @@ export function createHttpLog(log: Logger): HttpLogger {
 type SerializedRequest = StdSerializedResults['req'];
 type SerializedResponse = StdSerializedResults['res'];
 
-function serializeRequest(req: SerializedRequest): Record<string, unknown> {
+function serializeRequest(req: SerializedRequest, maxFieldChars: number): Record<string, unknown> {
   const query = req.url.indexOf('?');
   const userAgent = req.headers['user-agent'];
   return {
     method: req.method,
-    path: (query === -1 ? req.url : req.url.slice(0, query)).slice(0, MAX_LOGGED_PATH_CHARS),
+    path: (query === -1 ? req.url : req.url.slice(0, query)).slice(0, maxFieldChars),
     remoteAddress: req.remoteAddress,
-    userAgent: userAgent?.slice(0, MAX_USER_AGENT_CHARS),
+    userAgent: userAgent?.slice(0, maxFieldChars),
   };
 }
 

@@ -10,7 +10,11 @@ describe('NestJsonLogger', () => {
   beforeEach(() => {
     lines = [];
     logger = new NestJsonLogger(
-      createJsonLog({ level: 'debug', destination: { write: (line) => void lines.push(line) } }),
+      createJsonLog({
+        level: 'debug',
+        destination: { write: (line) => void lines.push(line) },
+        maxLineChars: 8192,
+      }),
     );
   });
 

@@ -35,7 +35,11 @@ class FakeConnection extends Connection {
     super(...SERVER_SIDE);
     this.id = id;
     this.endpoint = endpoint;
-    this.host = { stats: new TransportStats(), maxBufferedBytes: 1024 * 1024 };
+    this.host = {
+      stats: new TransportStats(),
+      maxBufferedBytes: 1024 * 1024,
+      slowConsumerGraceMs: 1000,
+    };
     // ws keeps the state private; an own getter shadows its prototype getter.
     Object.defineProperty(this, 'readyState', { get: () => this.state });
   }

@@ -7,7 +7,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { SystemClock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import type { ConnectionRegistry } from '../connections/connection-registry';
-import type { ConnectionLimits } from '../limits/connection-limits';
+import type { ConnectionLimits, OperationalLimits } from '../limits/connection-limits';
 import { CloseCode } from '../protocol/close-codes';
 import type { EndpointDefinition } from '../protocol/endpoints';
 import { ErrorMessages } from '../protocol/text-messages';
@@ -41,6 +41,7 @@ export interface SwitchboardAdapterDependencies {
   readonly admission: Admission;
   /** MAX_BUFFERED_BYTES, which every connection's sends are checked against. */
   readonly limits: ConnectionLimits;
+  readonly operationalLimits: OperationalLimits;
   readonly stats: TransportStats;
 }
 
@@ -72,7 +73,7 @@ interface Route {
 export class SwitchboardWsAdapter extends WsAdapter {
   private readonly log = new Logger(SwitchboardWsAdapter.name);
   /** Open, close and refusal lines, sampled under churn. */
-  private readonly connectionLog = new ConnectionLog(this.log, new SystemClock());
+  private readonly connectionLog: ConnectionLog;
   private readonly router = new PathRouter<Route>();
   private listeningServer?: HttpServer;
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -91,8 +92,13 @@ export class SwitchboardWsAdapter extends WsAdapter {
     this.host = {
       stats: deps.stats,
       maxBufferedBytes: deps.limits.maxBufferedBytes,
+      slowConsumerGraceMs: deps.limits.slowConsumerGraceMs,
       batcher: new WriteBatcher(),
     };
+    this.connectionLog = new ConnectionLog(this.log, new SystemClock(), {
+      linesPerSecond: deps.operationalLimits.logConnectionLinesPerSecond,
+      maxPathChars: deps.operationalLimits.maxLogFieldChars,
+    });
     // One function shared by every socket: ws calls it with `this` bound to the socket.
     this.onMessage = function (this: WebSocket, data: RawData, isBinary: boolean) {
       dispatcher.dispatch(this as Connection, data, isBinary);

@@ -133,7 +133,7 @@ describeWithRedis(
           opened.push(await withTimeout(attemptUpgrade(`${running.wsUrl}/ws`), 2000, 'upgrade'));
         }
         expect(statuses(opened.slice(2))).toEqual([101, 101, 101]);
-        // Each waited at most STORAGE_TIMEOUT_MS (250 ms) for Redis.
+        // Each waited at most CONNECT_RATE_STORAGE_TIMEOUT_MS (250 ms by default) for Redis.
         expect(Date.now() - started).toBeLessThan(1500);
       } finally {
         server().resume();

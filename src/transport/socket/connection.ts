@@ -12,12 +12,15 @@ import type { Batchable, WriteBatcher } from './write-batcher';
 export interface ConnectionHost {
   readonly stats: TransportStats;
   readonly maxBufferedBytes: number;
+  /**
+   * SLOW_CONSUMER_GRACE_MS: how long a slow consumer's close frame may take before the socket is
+   * destroyed.
+   */
+  readonly slowConsumerGraceMs: number;
   /** Absent in unit tests with fake sockets: writes then go out one by one. */
   readonly batcher?: WriteBatcher;
 }
 
-/** How long a slow consumer's close frame may take before the socket is destroyed. */
-const SLOW_CONSUMER_GRACE_MS = 1000;
 const AS_TEXT = { binary: false } as const;
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
@@ -131,6 +134,6 @@ export class Connection<P extends Record<string, string> = Record<string, string
       return;
     }
     this.close(CloseCode.TryAgainLater, CloseReason.SlowConsumer);
-    setTimeout(() => this.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+    setTimeout(() => this.terminate(), this.host.slowConsumerGraceMs).unref();
   }
 }
