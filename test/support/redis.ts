@@ -93,8 +93,7 @@ export class RedisServer {
 
   /**
    * Starts a server on `port` (default: a free one) and waits until it answers PING.
-   * `extraArgs` are added to its command line (e.g. `--replicaof 127.0.0.1 6400`,
-   * `--cluster-enabled yes`).
+   * `extraArgs` are added to the command line (the cluster nodes of redis-cluster.ts).
    */
   static async start(port?: number, extraArgs: readonly string[] = []): Promise<RedisServer> {
     const server = new RedisServer(port ?? (await freePort()), extraArgs);
