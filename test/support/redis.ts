@@ -86,11 +86,17 @@ export class RedisServer {
   private child?: ChildProcess;
   private output = '';
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[],
+  ) {}
 
-  /** Starts a server on `port` (default: a free one) and waits until it answers PING. */
-  static async start(port?: number): Promise<RedisServer> {
-    const server = new RedisServer(port ?? (await freePort()));
+  /**
+   * Starts a server on `port` (default: a free one) and waits until it answers PING.
+   * `extraArgs` are added to the command line (the cluster nodes of redis-cluster.ts).
+   */
+  static async start(port?: number, extraArgs: readonly string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(port ?? (await freePort()), extraArgs);
     await server.restart();
     return server;
   }
@@ -123,6 +129,7 @@ export class RedisServer {
         tmpdir(),
         '--loglevel',
         'warning',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
