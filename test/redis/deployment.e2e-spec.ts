@@ -9,6 +9,7 @@ import { EnvironmentVariables } from '../../src/config/environment';
 import { loadConfig } from '../../src/config/load-config';
 import { startApp } from '../support/app';
 import { describeWithRedisServer, freePort, waitForPing } from '../support/redis';
+import { parseClusterNodes, type ClusterNodeInfo } from '../support/redis-cluster';
 
 /**
  * docker-compose.yml, the Dockerfile and .dockerignore, checked without a Docker engine: what
@@ -372,26 +373,17 @@ function runInit(seeds: string): Promise<Run> {
   return run(shell, args, { REDIS_CLUSTER_NODES: seeds }, 12_000);
 }
 
-/** The cluster as a node sees it: one `id role primary slots` line per node, sorted. */
-async function topology(client: Redis): Promise<string[]> {
-  const nodes = (await client.call('CLUSTER', 'NODES')) as string;
-  return nodes
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [id, , flags, primary, , , , , ...slots] = line.trim().split(' ');
-      const role = flags.split(',').includes('master') ? 'primary' : 'replica';
-      return [id, role, primary, ...slots].join(' ');
-    })
-    .sort();
+/** The cluster as the node behind `client` sees it, sorted by node id. */
+async function topology(client: Redis): Promise<ClusterNodeInfo[]> {
+  const nodes = parseClusterNodes((await client.call('CLUSTER', 'NODES')) as string);
+  return nodes.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** What `lines` (from topology) show: primaries holding slots, and the replicas of each. */
-function shape(lines: string[]): string {
-  const nodes = lines.map((line) => line.split(' '));
-  const primaries = nodes.filter(([, role, , ...slots]) => role === 'primary' && slots.length > 0);
+/** What `nodes` show: primaries holding slots, and the replicas of each. */
+function shape(nodes: readonly ClusterNodeInfo[]): string {
+  const primaries = nodes.filter((node) => node.primary && node.slots.length > 0);
   const replicas = primaries.map(
-    ([id]) => nodes.filter(([, role, primary]) => role === 'replica' && primary === id).length,
+    ({ id }) => nodes.filter((node) => !node.primary && node.primaryId === id).length,
   );
   return `${primaries.length} primaries holding slots, replicas of each: ${replicas.join(' ')}`;
 }
