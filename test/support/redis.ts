@@ -216,19 +216,7 @@ export function describeWithRedis(
     const reason = options.ownServer
       ? '`redis-server` is not on PATH (this suite starts, kills and restarts its own)'
       : 'REDIS_URL is not set and `redis-server` is not on PATH';
-    if (IN_CI) {
-      describe(name, () => {
-        it('has a Redis to test against', () => {
-          throw new Error(`CI=true and ${reason}: install redis-server or set REDIS_URL`);
-        });
-      });
-      return;
-    }
-    console.warn(
-      `SKIPPED "${name}": ${reason}. These Redis integration tests did NOT run; ` +
-        'set REDIS_URL or install redis-server (e.g. apt-get install redis-server).',
-    );
-    describe.skip(name, () => body(unavailable));
+    describeWithoutRedis(name, reason, () => body(unavailable));
     return;
   }
 
@@ -253,6 +241,34 @@ export function describeWithRedis(
       }),
     );
   });
+}
+
+/**
+ * `describe` for suites that start `redis-server` processes with options of their own (nodes of a
+ * Redis Cluster) and run `redis-cli`, which comes with it: without them, skipped or failed as in
+ * describeWithRedis.
+ */
+export function describeWithRedisServer(name: string, body: () => void): void {
+  if (hasRedisServer()) describe(name, body);
+  else
+    describeWithoutRedis(name, '`redis-server` is not on PATH (this suite starts its own)', body);
+}
+
+/** A suite that cannot run here: a failing test under CI=true, skipped with a warning otherwise. */
+function describeWithoutRedis(name: string, reason: string, body: () => void): void {
+  if (IN_CI) {
+    describe(name, () => {
+      it('has a Redis to test against', () => {
+        throw new Error(`CI=true and ${reason}: install redis-server or set REDIS_URL`);
+      });
+    });
+    return;
+  }
+  console.warn(
+    `SKIPPED "${name}": ${reason}. These Redis integration tests did NOT run; ` +
+      'set REDIS_URL or install redis-server (e.g. apt-get install redis-server).',
+  );
+  describe.skip(name, body);
 }
 
 function unavailable(): never {
