@@ -109,6 +109,12 @@ describe('clusterOptions', () => {
     expect(options.redisOptions).not.toHaveProperty('enableOfflineQueue');
     expect(options.clusterRetryStrategy?.(100, new Error())).toBeLessThanOrEqual(1000);
   });
+
+  it('leaves seed names to each connection to resolve, so one unresolvable seed fails alone', () => {
+    const resolved = jest.fn();
+    clusterOptions(TARGET, 'me').dnsLookup?.('redis-cluster-4', resolved);
+    expect(resolved).toHaveBeenCalledWith(null, 'redis-cluster-4');
+  });
 });
 
 describe('ClusterLink', () => {

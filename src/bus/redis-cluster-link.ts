@@ -55,7 +55,11 @@ export const connectCluster: ClusterConnector = (target, options) =>
  *   a PING;
  * - shardedSubscribers: one subscriber connection per primary, opened at once (lazyConnect
  *   false), so every shard's health is known before a topic needs it;
- * - scaleReads 'master': every command, scripts included, goes to the shard's primary.
+ * - scaleReads 'master': every command, scripts included, goes to the shard's primary;
+ * - dnsLookup passes host names through: ioredis would otherwise resolve every seed before
+ *   connecting and fail the whole connect when one name does not resolve (ioredis#979; in
+ *   Compose the name of a stopped node's container does not), whereas each connection resolving
+ *   its own name follows a node to a new address and fails alone.
  */
 export function clusterOptions(target: RedisCluster, instance: string): ClusterOptions {
   // The cluster owns these for its node connections (see above); the rest applies to each node.
@@ -73,6 +77,7 @@ export function clusterOptions(target: RedisCluster, instance: string): ClusterO
     retryDelayOnFailover: 0,
     retryDelayOnClusterDown: 0,
     clusterRetryStrategy: (attempt) => reconnectDelay(attempt),
+    dnsLookup: (address, callback) => callback(null, address),
     lazyConnect: false,
     redisOptions: {
       ...node,

@@ -187,6 +187,18 @@ describeWithRedisCluster('two instances on a Redis Cluster', (cluster) => {
   });
 
   // Last: it leaves the cluster with a failed-over shard.
+  it('gets ready although one seed does not resolve: each connection resolves its own name', async () => {
+    const [third] = await startInstances(1, {
+      REDIS_CLUSTER_NODES: `${cluster().seeds},no-such-node.invalid:7000`,
+      REDIS_PREFIX: prefix,
+    });
+    try {
+      await waitForReadiness(third, 200, 10_000);
+    } finally {
+      await third.close();
+    }
+  });
+
   it('a SIGKILLed primary: /ready 503, then 200 and delivery again within 10 s, in a new epoch', async () => {
     const channel = 'failover';
     const [subB, publisher] = await Promise.all([open(onB), open(onA)]);
