@@ -475,13 +475,7 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
       if (this.link === 'down') {
         const seconds = ((now - this.downSince) / 1000).toFixed(1);
         const dropped = this.droppedCount - this.droppedAtDown;
-        this.logger.log(
-          this.publisherLost
-            ? `Redis connection restored after ${seconds} s; ${dropped} publish(es) dropped meanwhile`
-            : `Redis subscriber connection restored after ${seconds} s; what the other ` +
-                'instances published meanwhile did not reach this one (if Redis logged ' +
-                '"output buffer limits", raise client-output-buffer-limit pubsub)',
-        );
+        this.logger.log(this.restoredLine(seconds, dropped));
       } else if (this.link === 'connecting') {
         this.logger.log(`Connected to Redis (channel prefix "${this.options.prefix}")`);
       }
@@ -495,14 +489,38 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     const reason = this.lastError === undefined ? '' : ` (${this.lastError})`;
     this.publisherLost = this.publisher.status !== 'ready';
     this.logger.warn(
-      `${this.link === 'up' ? 'Lost the Redis connection' : 'Cannot reach Redis'}${reason}: ` +
-        'cross-instance delivery is paused and publishes are dropped until it returns; what ' +
-        'the other instances publish meanwhile is lost for this one; local delivery continues',
+      this.sharded
+        ? `A shard of the Redis Cluster is unreachable${reason}: until its replica takes over ` +
+            'or it returns, publishes to its channels are dropped and what the other ' +
+            'instances publish there is lost for this one; the other shards and local ' +
+            'delivery continue'
+        : `${this.link === 'up' ? 'Lost the Redis connection' : 'Cannot reach Redis'}${reason}: ` +
+            'cross-instance delivery is paused and publishes are dropped until it returns; ' +
+            'what the other instances publish meanwhile is lost for this one; local delivery ' +
+            'continues',
     );
     this.link = 'down';
     this.downSince = now;
     this.droppedAtDown = this.droppedCount;
   };
+
+  /** What an outage ended with; a lone subscriber loss on one Redis has a likely cause. */
+  private restoredLine(seconds: string, dropped: number): string {
+    if (this.sharded) {
+      return (
+        `Every shard of the Redis Cluster is reachable again after ${seconds} s; ` +
+        `${dropped} publish(es) dropped meanwhile`
+      );
+    }
+    if (this.publisherLost) {
+      return `Redis connection restored after ${seconds} s; ${dropped} publish(es) dropped meanwhile`;
+    }
+    return (
+      `Redis subscriber connection restored after ${seconds} s; what the other instances ` +
+      'published meanwhile did not reach this one (if Redis logged "output buffer limits", ' +
+      'raise client-output-buffer-limit pubsub)'
+    );
+  }
 
   private anyRetrying(): boolean {
     return [this.publisher, this.subscriber].some(

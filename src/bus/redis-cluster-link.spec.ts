@@ -264,4 +264,26 @@ describe('RedisBus on a cluster link', () => {
     cluster.emit('smessageBuffer', Buffer.from('q:{channel:x}'), Buffer.from(frame));
     expect(received).toEqual(['mine', 'theirs']);
   });
+  it('says which shard outage it was: the other shards go on, nothing about output buffers', async () => {
+    const warn = jest.mocked(Logger.prototype.warn);
+    const log = jest.mocked(Logger.prototype.log);
+    cluster.emit('subscribersReady');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(bus.connected).toBe(true);
+
+    cluster.subscribers.get('n:2')!.status = 'end';
+    cluster.emit('-subscriber');
+    expect(bus.connected).toBe(false);
+    expect(warn.mock.calls.map(([line]) => String(line))).toEqual([
+      expect.stringMatching(/^A shard of the Redis Cluster is unreachable.*the other shards/),
+    ]);
+
+    cluster.subscribers.get('n:2')!.status = 'ready';
+    cluster.emit('subscribersReady');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(bus.connected).toBe(true);
+    const lines = log.mock.calls.map(([line]) => String(line));
+    expect(lines.at(-1)).toMatch(/^Every shard of the Redis Cluster is reachable again after/);
+    expect(lines.join('\n')).not.toMatch(/output buffer/);
+  });
 });

@@ -146,6 +146,8 @@ export class ClusterLink implements RedisLink {
   /** Sharded subscriber connections that may PING-confirm: seen before a 'subscribersReady'. */
   private readonly confirmable = new WeakSet<Redis>();
   private ended = false;
+  /** Every shard was whole at least once since boot. */
+  private everWhole = false;
 
   constructor(
     private readonly cluster: ClusterClient,
@@ -179,7 +181,12 @@ export class ClusterLink implements RedisLink {
   get subscriberStatus(): LinkStatus {
     const publisher = this.publisherStatus;
     if (publisher !== 'ready') return publisher;
-    return this.everyShardWhole() ? 'ready' : 'reconnecting';
+    if (this.everyShardWhole()) {
+      this.everWhole = true;
+      return 'ready';
+    }
+    // Until every shard was whole once this is still the boot, not an outage to warn about.
+    return this.everWhole ? 'reconnecting' : 'connecting';
   }
 
   /** Commands written to the primaries and not answered yet. */
