@@ -63,3 +63,17 @@ export function machine(node: string): Machine {
   const taskset = spawnSync('taskset', ['--version'], { encoding: 'utf8' }).status === 0;
   return { cpuModel: model.trim(), cores: cpus().length, node, kernel, taskset };
 }
+
+/** Busy share (%) of each CPU over the next second: other people's load before a run. */
+export async function backgroundLoadPercent(): Promise<number[]> {
+  const before = cpuBusyMicros();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const after = cpuBusyMicros();
+  return after.map((busy, cpu) => (busy - before[cpu]) / 10_000);
+}
+
+/** The 1, 5 and 15-minute load averages of /proc/loadavg. */
+export function loadAverage(): [number, number, number] {
+  const [one, five, fifteen] = readFileSync('/proc/loadavg', 'utf8').split(' ').map(Number);
+  return [one, five, fifteen];
+}
