@@ -15,7 +15,7 @@ import type {
 import { Histogram } from './histogram';
 import { Inspector } from './inspector';
 import { ClientFailure, LoadClient, type Placement, type Spawned } from './processes';
-import { cpuBusyMicros, processCpuMicros, processRssKiB } from './proc-stats';
+import { cpuBusyMicros, processCpuMicros, processRssKiB, processRunMicros } from './proc-stats';
 
 export interface Timing {
   readonly warmupMs: number;
@@ -48,7 +48,10 @@ export interface ThroughputFigures {
   readonly delivered: number;
   /** Deliveries per message sent (1 for request/reply; see ThroughputResult.fanOut). */
   readonly fanOut: number;
-  /** CPU time (µs) of each helper process (Redis) over the window, in the order they were given. */
+  /**
+   * CPU time (µs, from schedstat: see processRunMicros) of each helper process (Redis) over the
+   * window, in the order they were given.
+   */
   readonly helperCpuUs: readonly number[];
   /**
    * The window on the monotonic clock (µs), the clock of `process.hrtime` and of V8's CPU
@@ -89,7 +92,7 @@ function sample(
   helpers: readonly Spawned[],
 ): Sample {
   const runner = process.cpuUsage();
-  const helperCpu = helpers.map((helper) => processCpuMicros(helper.pid));
+  const helperCpu = helpers.map((helper) => processRunMicros(helper.pid));
   return {
     serverCpu: cpuOf(servers),
     clientCpu: processCpuMicros(client.pid),

@@ -1,0 +1,275 @@
+/**
+ * `npm run bench:cluster`'s results document (JSON) and its Markdown report: four instances on
+ * one Redis against four on a Redis Cluster, per workload, the least disturbed round with the
+ * range over every round.
+ */
+import type { Machine } from './proc-stats';
+import type { Placement } from './processes';
+import { disturbance } from './report';
+import type { ThroughputFigures } from './scenarios';
+
+/** Plain rooms (PUBLISH / SPUBLISH), then channels with history (one Lua script each). */
+export const WORKLOADS = ['rooms', 'channels'] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+export const SIDES = ['single', 'cluster'] as const;
+export type Side = (typeof SIDES)[number];
+export const SIDE_NAMES: Record<Side, string> = {
+  single: 'one Redis',
+  cluster: 'Redis Cluster',
+};
+
+export interface RedisNodeWindow {
+  readonly port: number;
+  readonly primary: boolean;
+  /** utime + stime of the node over the measured window, µs. */
+  readonly cpuUs: number;
+}
+
+/** One measured window of one side. */
+export interface SideWindow {
+  readonly figures: ThroughputFigures;
+  /** Every redis-server of the side (one, or the cluster's six). */
+  readonly redisNodes: readonly RedisNodeWindow[];
+}
+
+/** Redis CPU with no load, as a share of one core: all nodes, and the primaries alone. */
+export interface IdleRedisCpu {
+  readonly allPercent: number;
+  readonly primariesPercent: number;
+}
+
+export interface ClusterBenchResults {
+  readonly generatedAt: string;
+  readonly durationS: number;
+  readonly machine: Machine;
+  readonly placement: Placement;
+  /** Busy share of each CPU in the second before the bench started (other people's load). */
+  readonly backgroundLoadPercent: number[];
+  /** /proc/loadavg (1, 5, 15 minutes) when the run started and when it ended. */
+  readonly loadAverage: {
+    readonly atStart: readonly number[];
+    readonly atEnd: readonly number[];
+  };
+  readonly settings: {
+    readonly warmupMs: number;
+    readonly measureMs: number;
+    readonly rounds: number;
+    readonly instances: number;
+    readonly rooms: number;
+    readonly receiversPerRoom: number;
+    readonly inFlightPerSender: number;
+    readonly messageBytes: number;
+    /** The environment every instance ran with (JWT_SECRET masked), apart from the Redis target. */
+    readonly switchboardEnv: Record<string, string>;
+    readonly redis: Record<Side, string>;
+  };
+  /** Each side's Redis with the instances connected and no load, before the first round. */
+  readonly idleRedisCpu: Record<Side, IdleRedisCpu>;
+  /** Every window, per workload and side, in round order. */
+  readonly rounds: Record<Workload, Record<Side, SideWindow[]>>;
+}
+
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+const redisCpuUs = (w: SideWindow, primariesOnly = false) =>
+  sum(w.redisNodes.filter((node) => node.primary || !primariesOnly).map((node) => node.cpuUs));
+/** Publications in the window: every publication makes `fanOut` deliveries. */
+const publications = (w: SideWindow) => w.figures.windowCount / w.figures.fanOut;
+const percentOfWindow = (w: SideWindow, micros: number) =>
+  (micros / (w.figures.windowMs * 1000)) * 100;
+
+const integer = (value: number) => Math.round(value).toLocaleString('en-US');
+const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+const micros = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} µs`;
+const percent = (value: number) => `${value.toFixed(0)} %`;
+const percent2 = (value: number) => `${value.toFixed(2)} %`;
+
+/** What the side's Redis used in the window beyond its idle cost (see IdleRedisCpu), µs. */
+const aboveIdleUs = (w: SideWindow, idle: IdleRedisCpu, primariesOnly = false) =>
+  redisCpuUs(w, primariesOnly) -
+  ((primariesOnly ? idle.primariesPercent : idle.allPercent) / 100) * w.figures.windowMs * 1000;
+
+interface Metric {
+  readonly name: string;
+  readonly value: (w: SideWindow, idle: IdleRedisCpu) => number;
+  readonly format: (value: number) => string;
+}
+
+/** What each window is reduced to, in report order. */
+export const METRICS: readonly Metric[] = [
+  { name: 'deliveries/s', value: (w) => w.figures.rate, format: integer },
+  { name: 'delivery p50', value: (w) => w.figures.p50Ms, format: ms },
+  { name: 'delivery p99', value: (w) => w.figures.p99Ms, format: ms },
+  {
+    name: 'Switchboard CPU per delivery (4 instances)',
+    value: (w) => w.figures.serverCpuUs,
+    format: micros,
+  },
+  {
+    name: 'deliveries per Switchboard CPU-second',
+    value: (w) => 1e6 / w.figures.serverCpuUs,
+    format: integer,
+  },
+  {
+    name: 'Redis CPU per delivery, all nodes',
+    value: (w) => redisCpuUs(w) / w.figures.windowCount,
+    format: micros,
+  },
+  {
+    name: 'Redis CPU per delivery, primaries only',
+    value: (w) => redisCpuUs(w, true) / w.figures.windowCount,
+    format: micros,
+  },
+  {
+    name: 'Redis CPU per publication, all nodes',
+    value: (w) => redisCpuUs(w) / publications(w),
+    format: micros,
+  },
+  {
+    name: 'Redis CPU per publication, primaries only',
+    value: (w) => redisCpuUs(w, true) / publications(w),
+    format: micros,
+  },
+  {
+    name: 'Redis CPU per publication above idle, all nodes',
+    value: (w, idle) => aboveIdleUs(w, idle) / publications(w),
+    format: micros,
+  },
+  {
+    name: 'Redis CPU per publication above idle, primaries only',
+    value: (w, idle) => aboveIdleUs(w, idle, true) / publications(w),
+    format: micros,
+  },
+  {
+    name: 'Redis CPU busy, all nodes (% of one core)',
+    value: (w) => percentOfWindow(w, redisCpuUs(w)),
+    format: percent,
+  },
+  {
+    name: 'Switchboard CPU busy, 4 instances (% of one core)',
+    value: (w) => w.figures.serverCpuPercent,
+    format: percent,
+  },
+  { name: 'load client CPU busy', value: (w) => w.figures.clientCpuPercent, format: percent },
+  {
+    name: 'other processes, both CPUs (% of one core)',
+    value: (w) => disturbance(w.figures),
+    format: percent,
+  },
+];
+
+/** The round (0-based) whose two windows other processes disturbed least. */
+export function leastDisturbed(rounds: Record<Side, SideWindow[]>): number {
+  const cost = (i: number) => sum(SIDES.map((side) => disturbance(rounds[side][i].figures)));
+  let best = 0;
+  for (let i = 1; i < rounds.single.length; i++) if (cost(i) < cost(best)) best = i;
+  return best;
+}
+
+function range(values: readonly number[], format: (value: number) => string): string {
+  return `${format(Math.min(...values))} – ${format(Math.max(...values))}`;
+}
+
+const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
+
+function workloadTable(
+  rounds: Record<Side, SideWindow[]>,
+  idle: Record<Side, IdleRedisCpu>,
+): string {
+  const shown = leastDisturbed(rounds);
+  const count = rounds.single.length;
+  const lines = [
+    `| Metric | ${SIDE_NAMES.single} | rounds | ${SIDE_NAMES.cluster} | rounds | cluster ÷ one Redis | rounds |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const metric of METRICS) {
+    const values = (side: Side) => rounds[side].map((w) => metric.value(w, idle[side]));
+    const ratios = values('cluster').map((value, i) => value / values('single')[i]);
+    lines.push(
+      `| ${metric.name} | ${metric.format(values('single')[shown])} | ${range(values('single'), metric.format)} | ` +
+        `${metric.format(values('cluster')[shown])} | ${range(values('cluster'), metric.format)} | ` +
+        `${times(ratios[shown])} | ${range(ratios, times)} |`,
+    );
+  }
+  return [`Round ${shown + 1} of ${count} shown (the least disturbed); ranges over all ${count}.`]
+    .concat('', lines)
+    .join('\n');
+}
+
+function nodeTable(rounds: Record<Side, SideWindow[]>): string {
+  const window = rounds.cluster[leastDisturbed(rounds)];
+  const lines = [
+    '| Node | Role | CPU busy (% of one core) | CPU per delivery |',
+    '| --- | --- | ---: | ---: |',
+    ...[...window.redisNodes]
+      .sort((a, b) => Number(b.primary) - Number(a.primary) || a.port - b.port)
+      .map(
+        (node) =>
+          `| ${node.port} | ${node.primary ? 'primary' : 'replica'} | ` +
+          `${percent(percentOfWindow(window, node.cpuUs))} | ` +
+          `${micros(node.cpuUs / window.figures.windowCount)} |`,
+      ),
+  ];
+  return lines.join('\n');
+}
+
+const WORKLOAD_TITLES: Record<Workload, (r: ClusterBenchResults['settings']) => string> = {
+  rooms: (s) =>
+    `Rooms: ${s.rooms} rooms (/ws/room), 1 sender and ${s.receiversPerRoom} receivers each; ` +
+    `${s.receiversPerRoom} deliveries per publication; plain PUBLISH on one Redis, SPUBLISH on the cluster`,
+  channels: (s) =>
+    `Channels with history: ${s.rooms} channels (/ws/subscribe, HISTORY_SIZE=100), 1 sender and ` +
+    `${s.receiversPerRoom} receivers each, the sender receiving its own; ` +
+    `${s.receiversPerRoom + 1} deliveries per publication; one Lua script per publication`,
+};
+
+const loads = (values: readonly number[]) => values.map((v) => v.toFixed(2)).join(' ');
+
+export function markdown(results: ClusterBenchResults): string {
+  const { machine, placement, settings } = results;
+  const pinning = placement.taskset
+    ? `the ${settings.instances} instances of each side pinned to CPU ${placement.serverCpu}; ` +
+      `the load client, the runner and every redis-server to CPU ${placement.clientCpu}`
+    : 'no pinning (taskset missing or one CPU)';
+  const sections = [
+    '# Four instances on one Redis vs on a Redis Cluster',
+    '',
+    `Machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, Linux ${machine.kernel}. ` +
+      `Run ${results.generatedAt}, ${results.durationS.toFixed(0)} s.`,
+    '',
+    `Load average (1/5/15 min) at start ${loads(results.loadAverage.atStart)}, at end ` +
+      `${loads(results.loadAverage.atEnd)}; other processes before the run: ` +
+      `${results.backgroundLoadPercent.map((p, i) => `CPU${i} ${p.toFixed(0)} %`).join(', ')}.`,
+    '',
+    `Placement: ${pinning}. ${settings.rounds} rounds, each measuring both sides back to back ` +
+      `(order alternating), ${settings.warmupMs} ms warm-up and ${settings.measureMs} ms measured; ` +
+      `${settings.inFlightPerSender} messages in flight per sender (closed loop), ` +
+      `${settings.messageBytes}-byte messages.`,
+    '',
+    `- ${SIDE_NAMES.single}: ${settings.redis.single}`,
+    `- ${SIDE_NAMES.cluster}: ${settings.redis.cluster}`,
+    '',
+    'Redis CPU is the run time of every redis-server of the side over the window ' +
+      '(/proc/<pid>/task/*/schedstat: utime + stime without the 10 ms tick rounding), divided by ' +
+      'the deliveries the receivers counted in it; a publication is fan-out deliveries. ' +
+      '"Above idle" first takes away what the side\'s Redis used with no load ' +
+      `(before the first round: one Redis ${percent2(results.idleRedisCpu.single.allPercent)} of a core, ` +
+      `the cluster ${percent2(results.idleRedisCpu.cluster.allPercent)}, its primaries ` +
+      `${percent2(results.idleRedisCpu.cluster.primariesPercent)}).`,
+  ];
+  for (const workload of WORKLOADS) {
+    const rounds = results.rounds[workload];
+    if (rounds.single.length === 0) continue;
+    sections.push(
+      '',
+      `## ${WORKLOAD_TITLES[workload](settings)}`,
+      '',
+      workloadTable(rounds, results.idleRedisCpu),
+      '',
+      `Redis Cluster nodes in the round shown:`,
+      '',
+      nodeTable(rounds),
+    );
+  }
+  return `${sections.join('\n')}\n`;
+}
