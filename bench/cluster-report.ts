@@ -8,9 +8,19 @@ import type { Placement } from './processes';
 import { disturbance } from './report';
 import type { ThroughputFigures } from './scenarios';
 
-/** Plain rooms (PUBLISH / SPUBLISH), then channels with history (one Lua script each). */
-export const WORKLOADS = ['rooms', 'channels'] as const;
+/**
+ * Small and large plain rooms (PUBLISH, SPUBLISH on the cluster), then small channels with
+ * history (one Lua script each).
+ */
+export const WORKLOADS = ['rooms', 'large-rooms', 'channels'] as const;
 export type Workload = (typeof WORKLOADS)[number];
+
+/** `count` rooms or channels, each with one sender and `receiversPerRoom` receivers. */
+export interface WorkloadShape {
+  readonly kind: 'rooms' | 'channels';
+  readonly count: number;
+  readonly receiversPerRoom: number;
+}
 
 export const SIDES = ['single', 'cluster'] as const;
 export type Side = (typeof SIDES)[number];
@@ -56,8 +66,7 @@ export interface ClusterBenchResults {
     readonly measureMs: number;
     readonly rounds: number;
     readonly instances: number;
-    readonly rooms: number;
-    readonly receiversPerRoom: number;
+    readonly workloads: Record<Workload, WorkloadShape>;
     readonly inFlightPerSender: number;
     readonly messageBytes: number;
     /** The environment every instance ran with (JWT_SECRET masked), apart from the Redis target. */
@@ -213,15 +222,29 @@ function nodeTable(rounds: Record<Side, SideWindow[]>): string {
   return lines.join('\n');
 }
 
-const WORKLOAD_TITLES: Record<Workload, (r: ClusterBenchResults['settings']) => string> = {
-  rooms: (s) =>
-    `Rooms: ${s.rooms} rooms (/ws/room), 1 sender and ${s.receiversPerRoom} receivers each; ` +
-    `${s.receiversPerRoom} deliveries per publication; plain PUBLISH on one Redis, SPUBLISH on the cluster`,
-  channels: (s) =>
-    `Channels with history: ${s.rooms} channels (/ws/subscribe, HISTORY_SIZE=100), 1 sender and ` +
-    `${s.receiversPerRoom} receivers each, the sender receiving its own; ` +
-    `${s.receiversPerRoom + 1} deliveries per publication; one Lua script per publication`,
+const WORKLOAD_NAMES: Record<Workload, string> = {
+  rooms: 'Small rooms',
+  'large-rooms': 'Large rooms',
+  channels: 'Channels with history',
 };
+
+function workloadTitle(workload: Workload, shape: WorkloadShape, instances: number): string {
+  const { kind, count, receiversPerRoom: receivers } = shape;
+  const members = receivers + 1;
+  const spread =
+    `${count} ${kind}, 1 sender and ${receivers} receivers each, ` +
+    `${members / instances} members per instance`;
+  if (kind === 'rooms') {
+    return (
+      `${WORKLOAD_NAMES[workload]}: ${spread} (/ws/room); ${receivers} deliveries per ` +
+      'publication; PUBLISH on one Redis, SPUBLISH on the cluster'
+    );
+  }
+  return (
+    `${WORKLOAD_NAMES[workload]}: ${spread} (/ws/subscribe, HISTORY_SIZE=100), the sender ` +
+    `receiving its own; ${members} deliveries per publication; one Lua script per publication`
+  );
+}
 
 const loads = (values: readonly number[]) => values.map((v) => v.toFixed(2)).join(' ');
 
@@ -262,7 +285,7 @@ export function markdown(results: ClusterBenchResults): string {
     if (rounds.single.length === 0) continue;
     sections.push(
       '',
-      `## ${WORKLOAD_TITLES[workload](settings)}`,
+      `## ${workloadTitle(workload, settings.workloads[workload], settings.instances)}`,
       '',
       workloadTable(rounds, results.idleRedisCpu),
       '',

@@ -3,10 +3,11 @@
  * four Switchboard instances on one redis-server against four on a six-node Redis Cluster
  * (three primaries, one replica each), in the same run, rounds alternating. See bench/README.md.
  *
- * Load: ROOMS rooms (then as many channels with history), each with one sender and
- * RECEIVERS_PER_ROOM receivers spread over the four instances, so that most deliveries cross
- * instances through Redis. Measured per window: deliveries/s, delivery latency, the instances'
- * CPU and the CPU of every redis-server of the side under test (/proc, utime + stime).
+ * Load (WORKLOAD_SHAPES): rooms or channels, each with one sender and its receivers spread over
+ * the four instances, so that most deliveries cross instances through Redis: many small rooms
+ * (two members per instance), a few large ones (a hundred per instance), and many small channels
+ * with history. Measured per window: deliveries/s, delivery latency, the instances' CPU and the
+ * CPU of every redis-server of the side under test.
  */
 import { randomBytes } from 'node:crypto';
 import type { RoomJob, RoomsJob } from './client-protocol';
@@ -21,6 +22,7 @@ import {
   type Side,
   type SideWindow,
   type Workload,
+  type WorkloadShape,
 } from './cluster-report';
 import { prepare, runBenchCommand } from './command';
 import { parseOptions, type BenchOptions } from './options';
@@ -32,9 +34,17 @@ import { measureThroughput, type Timing } from './scenarios';
 import { urlOf, type Bench } from './servers';
 
 const INSTANCES = 4;
-const ROOMS = 64;
-/** Receivers per room: with the sender, two members on each instance. */
-const RECEIVERS_PER_ROOM = 7;
+/**
+ * Small rooms: with the sender, two members on each instance, so each Redis message an instance
+ * receives becomes about two deliveries. Large rooms: a hundred members on each instance. The
+ * two give Switchboard's cost per Redis message and per delivery apart; Redis's cost per
+ * publication should not depend on the room's size (four subscribed instances in both).
+ */
+const WORKLOAD_SHAPES: Record<Workload, WorkloadShape> = {
+  rooms: { kind: 'rooms', count: 64, receiversPerRoom: 7 },
+  'large-rooms': { kind: 'rooms', count: 4, receiversPerRoom: 399 },
+  channels: { kind: 'channels', count: 64, receiversPerRoom: 7 },
+};
 /** Messages per sender that have not reached every member yet: the closed loop's window. */
 const IN_FLIGHT_PER_SENDER = 2;
 const MESSAGE_BYTES = 64;
@@ -52,21 +62,24 @@ interface Target {
 
 /**
  * Room (or channel) r: its sender on instance r mod 4, its receivers on the instances after it in
- * turn (r+1, r+2, r+3, r, r+1, …), so 6 of a room's 7 receivers are on another instance than
- * the sender, and every instance holds senders and receivers of many rooms. Room names differ
- * only by r, which spreads their hash slots over the cluster's three primaries.
+ * turn (r+1, r+2, r+3, r, r+1, …), so three quarters of a room's receivers are on another
+ * instance than the sender (6 of 7 in a small room), and every instance holds senders and
+ * receivers. Room names differ only by r, which spreads their hash slots over the cluster's
+ * three primaries.
  */
 function roomsJob(instances: readonly Server[], workload: Workload): RoomsJob {
-  const channels = workload === 'channels';
-  const rooms = Array.from({ length: ROOMS }, (_, r): RoomJob => {
-    const path = channels ? `/ws/subscribe/bench-channel-${r}` : `/ws/room/bench-room-${r}`;
+  const { kind, count, receiversPerRoom } = WORKLOAD_SHAPES[workload];
+  const channels = kind === 'channels';
+  const rooms = Array.from({ length: count }, (_, r): RoomJob => {
+    const name = `${workload}-${r}`;
+    const path = channels ? `/ws/subscribe/${name}` : `/ws/room/${name}`;
     const on = (k: number) => `${urlOf(instances[(r + k) % INSTANCES])}${path}`;
     return {
       kind: 'room',
       senderUrl: on(0),
       receiverUrls: [on(1), on(2), on(3), on(0)],
       senders: 1,
-      receivers: RECEIVERS_PER_ROOM,
+      receivers: receiversPerRoom,
       inFlightPerSender: IN_FLIGHT_PER_SENDER,
       size: MESSAGE_BYTES,
       // On a channel the sender is a subscriber too and receives its own publications.
@@ -188,24 +201,22 @@ async function runAll(options: BenchOptions): Promise<ClusterBenchResults> {
   const prefix = `switchboard-bench-${process.pid}-${randomBytes(4).toString('hex')}:`;
   const targets = await startTargets(bench, prefix);
   const allRedis = [...targets.single.redis, ...targets.cluster.redis];
-  const rounds: ClusterBenchResults['rounds'] = {
-    rooms: { single: [], cluster: [] },
-    channels: { single: [], cluster: [] },
-  };
+  const rounds = {} as ClusterBenchResults['rounds'];
+  for (const workload of WORKLOADS) rounds[workload] = { single: [], cluster: [] };
   let idle: Record<Side, IdleRedisCpu>;
   try {
     progress(`idle: both sides connected, no load, ${options.timing.measureMs} ms`);
     idle = await idleRedisCpu(targets, options.timing.measureMs);
-    for (let round = 1; round <= options.rounds; round++) {
+    // Round 0 warms the fresh instances up (their first windows ran at a third of their later
+    // speed) and is not reported.
+    for (let round = 0; round <= options.rounds; round++) {
       for (const workload of WORKLOADS) {
         const order = round % 2 === 1 ? SIDES : [...SIDES].reverse();
         for (const side of order) {
           const window = await measure(bench, targets[side], workload, allRedis);
-          describeThroughput(
-            `round ${round}/${options.rounds}: ${workload}, ${SIDE_NAMES[side]}`,
-            window.figures,
-          );
-          rounds[workload][side].push(window);
+          const label = round === 0 ? 'warm-up round' : `round ${round}/${options.rounds}`;
+          describeThroughput(`${label}: ${workload}, ${SIDE_NAMES[side]}`, window.figures);
+          if (round > 0) rounds[workload][side].push(window);
         }
       }
     }
@@ -228,8 +239,7 @@ async function runAll(options: BenchOptions): Promise<ClusterBenchResults> {
       ...options.timing,
       rounds: options.rounds,
       instances: INSTANCES,
-      rooms: ROOMS,
-      receiversPerRoom: RECEIVERS_PER_ROOM,
+      workloads: WORKLOAD_SHAPES,
       inFlightPerSender: IN_FLIGHT_PER_SENDER,
       messageBytes: MESSAGE_BYTES,
       switchboardEnv: { ...bench.reportedEnv, REDIS_PREFIX: prefix },
