@@ -36,17 +36,23 @@ export interface RedisNodeWindow {
   readonly cpuUs: number;
 }
 
+/**
+ * A side's CPU with its four instances connected and no load, as shares of one core: measured
+ * at the start of each of its turns (the instances are fresh in each).
+ */
+export interface IdleCpu {
+  readonly instancesPercent: number;
+  readonly redisAllPercent: number;
+  readonly redisPrimariesPercent: number;
+}
+
 /** One measured window of one side. */
 export interface SideWindow {
   readonly figures: ThroughputFigures;
   /** Every redis-server of the side (one, or the cluster's six). */
   readonly redisNodes: readonly RedisNodeWindow[];
-}
-
-/** Redis CPU with no load, as a share of one core: all nodes, and the primaries alone. */
-export interface IdleRedisCpu {
-  readonly allPercent: number;
-  readonly primariesPercent: number;
+  /** The side's idle CPU in the same turn: what a window costs whatever it carries. */
+  readonly idle: IdleCpu;
 }
 
 export interface ClusterBenchResults {
@@ -73,8 +79,8 @@ export interface ClusterBenchResults {
     readonly switchboardEnv: Record<string, string>;
     readonly redis: Record<Side, string>;
   };
-  /** Each side's Redis with the instances connected and no load, before the first round. */
-  readonly idleRedisCpu: Record<Side, IdleRedisCpu>;
+  /** Each side's Redis before any instance connected: its own cost (gossip, replication). */
+  readonly bareIdle: Record<Side, IdleCpu>;
   /** Every window, per workload and side, in round order. */
   readonly rounds: Record<Workload, Record<Side, SideWindow[]>>;
 }
@@ -93,14 +99,16 @@ const micros = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} µs`;
 const percent = (value: number) => `${value.toFixed(0)} %`;
 const percent2 = (value: number) => `${value.toFixed(2)} %`;
 
-/** What the side's Redis used in the window beyond its idle cost (see IdleRedisCpu), µs. */
-const aboveIdleUs = (w: SideWindow, idle: IdleRedisCpu, primariesOnly = false) =>
+/** What the side's Redis used in the window beyond its idle cost (see IdleCpu), µs. */
+const aboveIdleUs = (w: SideWindow, primariesOnly = false) =>
   redisCpuUs(w, primariesOnly) -
-  ((primariesOnly ? idle.primariesPercent : idle.allPercent) / 100) * w.figures.windowMs * 1000;
+  ((primariesOnly ? w.idle.redisPrimariesPercent : w.idle.redisAllPercent) / 100) *
+    w.figures.windowMs *
+    1000;
 
 interface Metric {
   readonly name: string;
-  readonly value: (w: SideWindow, idle: IdleRedisCpu) => number;
+  readonly value: (w: SideWindow) => number;
   readonly format: (value: number) => string;
 }
 
@@ -141,12 +149,12 @@ export const METRICS: readonly Metric[] = [
   },
   {
     name: 'Redis CPU per publication above idle, all nodes',
-    value: (w, idle) => aboveIdleUs(w, idle) / publications(w),
+    value: (w) => aboveIdleUs(w) / publications(w),
     format: micros,
   },
   {
     name: 'Redis CPU per publication above idle, primaries only',
-    value: (w, idle) => aboveIdleUs(w, idle, true) / publications(w),
+    value: (w) => aboveIdleUs(w, true) / publications(w),
     format: micros,
   },
   {
@@ -181,10 +189,7 @@ function range(values: readonly number[], format: (value: number) => string): st
 
 const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
 
-function workloadTable(
-  rounds: Record<Side, SideWindow[]>,
-  idle: Record<Side, IdleRedisCpu>,
-): string {
+function workloadTable(rounds: Record<Side, SideWindow[]>): string {
   const shown = leastDisturbed(rounds);
   const count = rounds.single.length;
   const lines = [
@@ -192,7 +197,7 @@ function workloadTable(
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const metric of METRICS) {
-    const values = (side: Side) => rounds[side].map((w) => metric.value(w, idle[side]));
+    const values = (side: Side) => rounds[side].map(metric.value);
     const ratios = values('cluster').map((value, i) => value / values('single')[i]);
     lines.push(
       `| ${metric.name} | ${metric.format(values('single')[shown])} | ${range(values('single'), metric.format)} | ` +
@@ -220,6 +225,24 @@ function nodeTable(rounds: Record<Side, SideWindow[]>): string {
       ),
   ];
   return lines.join('\n');
+}
+
+/** Each side's idle CPU: the range over its turns, and its Redis before any instance. */
+function idleTable(results: ClusterBenchResults): string {
+  const turns = (side: Side) => results.rounds[WORKLOADS[0]][side].map((w) => w.idle);
+  const row = (name: string, value: (idle: IdleCpu) => number) =>
+    `| ${name} | ${SIDES.map((side) => range(turns(side).map(value), percent2)).join(' | ')} |`;
+  const bare = (name: string, value: (idle: IdleCpu) => number) =>
+    `| ${name} | ${SIDES.map((side) => percent2(value(results.bareIdle[side]))).join(' | ')} |`;
+  return [
+    `| Idle, % of one core | ${SIDE_NAMES.single} | ${SIDE_NAMES.cluster} |`,
+    '| --- | ---: | ---: |',
+    row('4 instances', (idle) => idle.instancesPercent),
+    row('Redis, all nodes', (idle) => idle.redisAllPercent),
+    row('Redis, primaries', (idle) => idle.redisPrimariesPercent),
+    bare('Redis, all nodes, no instance connected', (idle) => idle.redisAllPercent),
+    bare('Redis, primaries, no instance connected', (idle) => idle.redisPrimariesPercent),
+  ].join('\n');
 }
 
 const WORKLOAD_NAMES: Record<Workload, string> = {
@@ -264,10 +287,12 @@ export function markdown(results: ClusterBenchResults): string {
       `${loads(results.loadAverage.atEnd)}; other processes before the run: ` +
       `${results.backgroundLoadPercent.map((p, i) => `CPU${i} ${p.toFixed(0)} %`).join(', ')}.`,
     '',
-    `Placement: ${pinning}. ${settings.rounds} rounds, each measuring both sides back to back ` +
-      `(order alternating), ${settings.warmupMs} ms warm-up and ${settings.measureMs} ms measured; ` +
-      `${settings.inFlightPerSender} messages in flight per sender (closed loop), ` +
-      `${settings.messageBytes}-byte messages.`,
+    `Placement: ${pinning}. ${settings.rounds} rounds; in each, one turn per side (which goes ` +
+      'first alternates): four fresh instances, their idle CPU, an unreported warm-up window of ' +
+      'every workload, then the measured windows, and the instances stopped, so that the side not ' +
+      `measured runs no instance (both sides' Redis stay up). Windows: ${settings.warmupMs} ms ` +
+      `warm-up and ${settings.measureMs} ms measured; ${settings.inFlightPerSender} messages in ` +
+      `flight per sender (closed loop), ${settings.messageBytes}-byte messages.`,
     '',
     `- ${SIDE_NAMES.single}: ${settings.redis.single}`,
     `- ${SIDE_NAMES.cluster}: ${settings.redis.cluster}`,
@@ -275,10 +300,10 @@ export function markdown(results: ClusterBenchResults): string {
     'Redis CPU is the run time of every redis-server of the side over the window ' +
       '(/proc/<pid>/task/*/schedstat: utime + stime without the 10 ms tick rounding), divided by ' +
       'the deliveries the receivers counted in it; a publication is fan-out deliveries. ' +
-      '"Above idle" first takes away what the side\'s Redis used with no load ' +
-      `(before the first round: one Redis ${percent2(results.idleRedisCpu.single.allPercent)} of a core, ` +
-      `the cluster ${percent2(results.idleRedisCpu.cluster.allPercent)}, its primaries ` +
-      `${percent2(results.idleRedisCpu.cluster.primariesPercent)}).`,
+      '"Above idle" first takes away what the side\'s Redis used with its instances connected ' +
+      "and no load, measured at the start of each of the side's turns:",
+    '',
+    idleTable(results),
   ];
   for (const workload of WORKLOADS) {
     const rounds = results.rounds[workload];
@@ -287,7 +312,7 @@ export function markdown(results: ClusterBenchResults): string {
       '',
       `## ${workloadTitle(workload, settings.workloads[workload], settings.instances)}`,
       '',
-      workloadTable(rounds, results.idleRedisCpu),
+      workloadTable(rounds),
       '',
       `Redis Cluster nodes in the round shown:`,
       '',

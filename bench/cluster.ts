@@ -18,7 +18,7 @@ import {
   SIDES,
   WORKLOADS,
   type ClusterBenchResults,
-  type IdleRedisCpu,
+  type IdleCpu,
   type Side,
   type SideWindow,
   type Workload,
@@ -26,7 +26,7 @@ import {
 } from './cluster-report';
 import { prepare, runBenchCommand } from './command';
 import { parseOptions, type BenchOptions } from './options';
-import { loadAverage, processRunMicros } from './proc-stats';
+import { loadAverage, processCpuMicros, processRunMicros } from './proc-stats';
 import { startRedis, stop, track, type Server } from './processes';
 import { describeThroughput, progress } from './progress';
 import { startRedisCluster } from './redis-cluster';
@@ -51,12 +51,13 @@ const MESSAGE_BYTES = 64;
 const DEFAULT_TIMING: Timing = { warmupMs: 1500, measureMs: 3000 };
 const DEFAULT_ROUNDS = 3;
 
-/** One side of the comparison: four instances and the redis-server processes they use. */
-interface Target {
+/** One side's Redis: the processes, which of them serve slots, and what the instances are given. */
+interface RedisSide {
   readonly side: Side;
-  readonly instances: readonly Server[];
-  readonly redis: readonly Server[];
+  readonly nodes: readonly Server[];
   readonly primaries: ReadonlySet<Server>;
+  /** REDIS_URL or REDIS_CLUSTER_NODES, and REDIS_PREFIX. */
+  readonly env: Record<string, string>;
   readonly description: string;
 }
 
@@ -89,46 +90,34 @@ function roomsJob(instances: readonly Server[], workload: Workload): RoomsJob {
   return { kind: 'rooms', rooms };
 }
 
-async function startInstances(
-  bench: Bench,
-  side: Side,
-  redis: Record<string, string>,
-): Promise<Server[]> {
+async function startInstances(bench: Bench, redis: RedisSide): Promise<Server[]> {
   const instances: Server[] = [];
   for (let i = 0; i < INSTANCES; i++) {
-    instances.push(await bench.switchboard(`switchboard ${i + 1} (${side})`, { redis }));
+    const name = `switchboard ${i + 1} (${SIDE_NAMES[redis.side]})`;
+    instances.push(await bench.switchboard(name, { redis: redis.env }));
   }
   return instances;
 }
 
-/** The two sides, both started before the first round and kept up until the last. */
-async function startTargets(bench: Bench, prefix: string): Promise<Record<Side, Target>> {
-  progress('starting one redis-server and four instances on it');
+/** Both sides' Redis, started before the first round and kept up until the last. */
+async function startRedisSides(bench: Bench, prefix: string): Promise<Record<Side, RedisSide>> {
+  progress('starting one redis-server and a six-node Redis Cluster');
   const single = track(await startRedis(bench.helperCpu, ROOT));
-  const singleInstances = await startInstances(bench, 'single', {
-    REDIS_URL: `redis://127.0.0.1:${single.port}`,
-    REDIS_PREFIX: prefix,
-  });
-  progress('starting a six-node Redis Cluster and four instances on it');
   const cluster = await startRedisCluster(bench.helperCpu, ROOT);
-  const clusterInstances = await startInstances(bench, 'cluster', {
-    REDIS_CLUSTER_NODES: cluster.seeds,
-    REDIS_PREFIX: prefix,
-  });
   const ports = (servers: readonly Server[]) => servers.map((s) => s.port).join(', ');
   return {
     single: {
       side: 'single',
-      instances: singleInstances,
-      redis: [single],
+      nodes: [single],
       primaries: new Set([single]),
+      env: { REDIS_URL: `redis://127.0.0.1:${single.port}`, REDIS_PREFIX: prefix },
       description: `one redis-server on port ${single.port}`,
     },
     cluster: {
       side: 'cluster',
-      instances: clusterInstances,
-      redis: cluster.nodes,
+      nodes: cluster.nodes,
       primaries: new Set(cluster.primaries),
+      env: { REDIS_CLUSTER_NODES: cluster.seeds, REDIS_PREFIX: prefix },
       description:
         `six redis-server --cluster-enabled yes, primaries on ports ${ports(cluster.primaries)}, ` +
         `replicas on ${ports(cluster.nodes.filter((n) => !cluster.primaries.includes(n)))}`,
@@ -138,59 +127,98 @@ async function startTargets(bench: Bench, prefix: string): Promise<Record<Side, 
 
 async function measure(
   bench: Bench,
-  target: Target,
+  instances: readonly Server[],
+  redis: RedisSide,
   workload: Workload,
+  idle: IdleCpu,
   redisOfBothSides: readonly Server[],
 ): Promise<SideWindow> {
   const figures = await measureThroughput(
-    `${workload} on ${target.side}`,
-    roomsJob(target.instances, workload),
-    target.instances,
+    `${workload} on ${redis.side}`,
+    roomsJob(instances, workload),
+    instances,
     bench.context,
     // Both sides' Redis: the idle side's is known load too, not a neighbour's.
     redisOfBothSides,
   );
-  const redisNodes = target.redis.map((node) => ({
+  const redisNodes = redis.nodes.map((node) => ({
     port: node.port,
-    primary: target.primaries.has(node),
+    primary: redis.primaries.has(node),
     cpuUs: figures.helperCpuUs[redisOfBothSides.indexOf(node)],
   }));
-  return { figures, redisNodes };
+  return { figures, redisNodes, idle };
 }
 
 /**
- * Each side's Redis CPU with the instances connected and no load (cluster gossip, replication,
- * the instances' PINGs): what a window costs whatever it carries, as a share of one core.
+ * With the instances connected and no load: their CPU, and their Redis's (cluster gossip,
+ * replication, the instances' PINGs and slot refreshes), as shares of one core.
  */
-async function idleRedisCpu(
-  targets: Record<Side, Target>,
+async function idleCpu(
+  instances: readonly Server[],
+  redis: RedisSide,
   ms: number,
-): Promise<Record<Side, IdleRedisCpu>> {
-  const read = () => SIDES.map((side) => targets[side].redis.map((n) => processRunMicros(n.pid)));
+): Promise<IdleCpu> {
+  const read = () => ({
+    instances: instances.reduce((sum, instance) => sum + processCpuMicros(instance.pid), 0),
+    nodes: redis.nodes.map((node) => processRunMicros(node.pid)),
+  });
   const before = read();
   await new Promise((resolve) => setTimeout(resolve, ms));
   const after = read();
-  const share = (side: number, primariesOnly: boolean) => {
-    const target = targets[SIDES[side]];
-    const used = target.redis.reduce(
+  const percent = (micros: number) => (micros / (ms * 1000)) * 100;
+  const redisUs = (primariesOnly: boolean) =>
+    redis.nodes.reduce(
       (sum, node, i) =>
-        primariesOnly && !target.primaries.has(node) ? sum : sum + after[side][i] - before[side][i],
+        primariesOnly && !redis.primaries.has(node) ? sum : sum + after.nodes[i] - before.nodes[i],
       0,
     );
-    return (used / (ms * 1000)) * 100;
-  };
   return {
-    single: { allPercent: share(0, false), primariesPercent: share(0, true) },
-    cluster: { allPercent: share(1, false), primariesPercent: share(1, true) },
+    instancesPercent: percent(after.instances - before.instances),
+    redisAllPercent: percent(redisUs(false)),
+    redisPrimariesPercent: percent(redisUs(true)),
   };
 }
 
 /** The last lines each instance logged (LOG_LEVEL=warn): why a failed run failed, often. */
-function instanceLogs(targets: Record<Side, Target>): string {
-  return SIDES.flatMap((side) => targets[side].instances)
+function instanceLogs(instances: readonly Server[]): string {
+  return instances
     .filter((instance) => instance.output().trim() !== '')
     .map((instance) => `--- ${instance.name}:\n${instance.output().slice(-2000)}`)
     .join('\n');
+}
+
+/**
+ * One side's turn in a round: four fresh instances, their idle CPU, an unreported warm-up window
+ * of every workload (fresh instances ran their first windows at a third of their later speed),
+ * then the measured windows; the instances are stopped at the end, so that the side not measured
+ * runs no instance (an idle instance on a cluster used 7 % of a core here, on one Redis 2 %).
+ */
+async function sideTurn(
+  bench: Bench,
+  redis: RedisSide,
+  redisOfBothSides: readonly Server[],
+  label: string,
+): Promise<Record<Workload, SideWindow>> {
+  const instances = await startInstances(bench, redis);
+  try {
+    const idle = await idleCpu(instances, redis, bench.context.timing.measureMs);
+    const measured = {} as Record<Workload, SideWindow>;
+    for (const pass of ['warm-up', 'measured'] as const) {
+      for (const workload of WORKLOADS) {
+        const window = await measure(bench, instances, redis, workload, idle, redisOfBothSides);
+        const name = `${label}, ${pass === 'warm-up' ? 'warm-up: ' : ''}${workload}, ${SIDE_NAMES[redis.side]}`;
+        describeThroughput(name, window.figures);
+        if (pass === 'measured') measured[workload] = window;
+      }
+    }
+    return measured;
+  } catch (error) {
+    const logs = instanceLogs(instances);
+    if (logs) process.stderr.write(`\nWhat the instances logged:\n${logs}\n`);
+    throw error;
+  } finally {
+    await stop(...instances);
+  }
 }
 
 async function runAll(options: BenchOptions): Promise<ClusterBenchResults> {
@@ -199,34 +227,31 @@ async function runAll(options: BenchOptions): Promise<ClusterBenchResults> {
   const prepared = await prepare(options);
   const { bench } = prepared;
   const prefix = `switchboard-bench-${process.pid}-${randomBytes(4).toString('hex')}:`;
-  const targets = await startTargets(bench, prefix);
-  const allRedis = [...targets.single.redis, ...targets.cluster.redis];
+  const redis = await startRedisSides(bench, prefix);
+  const allRedis = [...redis.single.nodes, ...redis.cluster.nodes];
   const rounds = {} as ClusterBenchResults['rounds'];
   for (const workload of WORKLOADS) rounds[workload] = { single: [], cluster: [] };
-  let idle: Record<Side, IdleRedisCpu>;
+  let bareIdle: Record<Side, IdleCpu>;
   try {
-    progress(`idle: both sides connected, no load, ${options.timing.measureMs} ms`);
-    idle = await idleRedisCpu(targets, options.timing.measureMs);
-    // Round 0 warms the fresh instances up (their first windows ran at a third of their later
-    // speed) and is not reported.
-    for (let round = 0; round <= options.rounds; round++) {
-      for (const workload of WORKLOADS) {
-        const order = round % 2 === 1 ? SIDES : [...SIDES].reverse();
-        for (const side of order) {
-          const window = await measure(bench, targets[side], workload, allRedis);
-          const label = round === 0 ? 'warm-up round' : `round ${round}/${options.rounds}`;
-          describeThroughput(`${label}: ${workload}, ${SIDE_NAMES[side]}`, window.figures);
-          if (round > 0) rounds[workload][side].push(window);
-        }
+    progress("idle: both sides' Redis with no instance connected");
+    const [single, cluster] = await Promise.all(
+      SIDES.map((side) => idleCpu([], redis[side], options.timing.measureMs)),
+    );
+    bareIdle = { single, cluster };
+    for (let round = 1; round <= options.rounds; round++) {
+      const order = round % 2 === 1 ? SIDES : [...SIDES].reverse();
+      for (const side of order) {
+        const windows = await sideTurn(
+          bench,
+          redis[side],
+          allRedis,
+          `round ${round}/${options.rounds}`,
+        );
+        for (const workload of WORKLOADS) rounds[workload][side].push(windows[workload]);
       }
     }
-  } catch (error) {
-    const logs = instanceLogs(targets);
-    if (logs) process.stderr.write(`\nWhat the instances logged:\n${logs}\n`);
-    throw error;
   } finally {
-    const instances = SIDES.flatMap((side) => targets[side].instances);
-    await stop(...instances, ...allRedis);
+    await stop(...allRedis);
   }
   return {
     generatedAt: new Date(startedAt).toISOString(),
@@ -243,9 +268,9 @@ async function runAll(options: BenchOptions): Promise<ClusterBenchResults> {
       inFlightPerSender: IN_FLIGHT_PER_SENDER,
       messageBytes: MESSAGE_BYTES,
       switchboardEnv: { ...bench.reportedEnv, REDIS_PREFIX: prefix },
-      redis: { single: targets.single.description, cluster: targets.cluster.description },
+      redis: { single: redis.single.description, cluster: redis.cluster.description },
     },
-    idleRedisCpu: idle,
+    bareIdle,
     rounds,
   };
 }
