@@ -185,6 +185,42 @@ describeWithRedisCluster('two instances on a Redis Cluster', (cluster) => {
       expect(replica.limits).toBeLessThanOrEqual(1);
     }
   });
+
+  // Last: it leaves the cluster with a failed-over shard.
+  it('a SIGKILLed primary: /ready 503, then 200 and delivery again within 10 s, in a new epoch', async () => {
+    const channel = 'failover';
+    const [subB, publisher] = await Promise.all([open(onB), open(onA)]);
+    const before = await subB.subscribe(channel);
+    await publisher.publish(channel, 'before');
+    await subB.readUntil(() => subB.deliveries.length === 1);
+
+    const primary = await cluster().primaryOf(`${prefix}{channel:${channel}}`);
+    const killedAt = Date.now();
+    await primary.kill();
+    await waitForReadiness(b, 503, 5000);
+    await waitForReadiness(b, 200, 10_000);
+    await waitForReadiness(a, 200, 10_000);
+    const after = await waitUntil(
+      () => publisher.publish(channel, 'after'),
+      (ack) => !('error' in ack),
+      'a publish accepted after the failover',
+      10_000,
+    );
+    const recoveredMs = Date.now() - killedAt;
+    expect(recoveredMs).toBeLessThan(10_000);
+    // The promoted replica starts a new epoch: offset 1 again, never (epoch, 2) with other data.
+    expect(after).toMatchObject({ offset: 1 });
+    const { epoch } = after as { epoch: string };
+    expect(epoch).not.toBe(before.epoch);
+    // The subscriber's position is gone with the old epoch: its subscription ends, as when its
+    // history is lost, and subscribing again delivers from the new epoch on.
+    await subB.readUntil(() => subB.ended.length > 0, 5000);
+    expect(subB.ended).toEqual([{ channel, reason: 'Insufficient state' }]);
+    expect(await subB.subscribe(channel)).toMatchObject({ epoch, offset: 1 });
+    await publisher.publish(channel, 'again');
+    await subB.readUntil(() => subB.deliveries.at(-1)?.message === 'again');
+    expect(subB.deliveries.at(-1)).toEqual({ channel, message: 'again', offset: 2 });
+  }, 30_000);
 });
 
 /** The next frame with `id`, skipping presence diffs and other frames without it. */
