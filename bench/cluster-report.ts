@@ -112,6 +112,19 @@ interface Metric {
   readonly format: (value: number) => string;
 }
 
+/** Redis CPU (`cpu`, µs) per unit (`per`): of all nodes, then of the primaries alone. */
+function redisMetrics(
+  label: string,
+  cpu: (w: SideWindow, primariesOnly: boolean) => number,
+  per: (w: SideWindow) => number,
+): Metric[] {
+  return [false, true].map((primariesOnly) => ({
+    name: `${label}, ${primariesOnly ? 'primaries only' : 'all nodes'}`,
+    value: (w) => cpu(w, primariesOnly) / per(w),
+    format: micros,
+  }));
+}
+
 /** What each window is reduced to, in report order. */
 export const METRICS: readonly Metric[] = [
   { name: 'deliveries/s', value: (w) => w.figures.rate, format: integer },
@@ -127,36 +140,9 @@ export const METRICS: readonly Metric[] = [
     value: (w) => 1e6 / w.figures.serverCpuUs,
     format: integer,
   },
-  {
-    name: 'Redis CPU per delivery, all nodes',
-    value: (w) => redisCpuUs(w) / w.figures.windowCount,
-    format: micros,
-  },
-  {
-    name: 'Redis CPU per delivery, primaries only',
-    value: (w) => redisCpuUs(w, true) / w.figures.windowCount,
-    format: micros,
-  },
-  {
-    name: 'Redis CPU per publication, all nodes',
-    value: (w) => redisCpuUs(w) / publications(w),
-    format: micros,
-  },
-  {
-    name: 'Redis CPU per publication, primaries only',
-    value: (w) => redisCpuUs(w, true) / publications(w),
-    format: micros,
-  },
-  {
-    name: 'Redis CPU per publication above idle, all nodes',
-    value: (w) => aboveIdleUs(w) / publications(w),
-    format: micros,
-  },
-  {
-    name: 'Redis CPU per publication above idle, primaries only',
-    value: (w) => aboveIdleUs(w, true) / publications(w),
-    format: micros,
-  },
+  ...redisMetrics('Redis CPU per delivery', redisCpuUs, (w) => w.figures.windowCount),
+  ...redisMetrics('Redis CPU per publication', redisCpuUs, publications),
+  ...redisMetrics('Redis CPU per publication above idle', aboveIdleUs, publications),
   {
     name: 'Redis CPU busy, all nodes (% of one core)',
     value: (w) => percentOfWindow(w, redisCpuUs(w)),
