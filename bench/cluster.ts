@@ -59,6 +59,8 @@ interface RedisSide {
   /** REDIS_URL or REDIS_CLUSTER_NODES, and REDIS_PREFIX. */
   readonly env: Record<string, string>;
   readonly description: string;
+  /** Stops the nodes by pid (and removes the cluster's directory). */
+  stop(): Promise<void>;
 }
 
 /**
@@ -112,6 +114,7 @@ async function startRedisSides(bench: Bench, prefix: string): Promise<Record<Sid
       primaries: new Set([single]),
       env: { REDIS_URL: `redis://127.0.0.1:${single.port}`, REDIS_PREFIX: prefix },
       description: `one redis-server on port ${single.port}`,
+      stop: () => stop(single),
     },
     cluster: {
       side: 'cluster',
@@ -121,6 +124,7 @@ async function startRedisSides(bench: Bench, prefix: string): Promise<Record<Sid
       description:
         `six redis-server --cluster-enabled yes, primaries on ports ${ports(cluster.primaries)}, ` +
         `replicas on ${ports(cluster.nodes.filter((n) => !cluster.primaries.includes(n)))}`,
+      stop: () => cluster.stop(),
     },
   };
 }
@@ -251,7 +255,7 @@ async function runAll(options: BenchOptions): Promise<ClusterBenchResults> {
       }
     }
   } finally {
-    await stop(...allRedis);
+    await Promise.all(SIDES.map((side) => redis[side].stop()));
   }
   return {
     generatedAt: new Date(startedAt).toISOString(),
