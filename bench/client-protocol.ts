@@ -16,14 +16,15 @@ export interface RequestReplyJob {
 }
 
 /**
- * One room: `senders` connect to `senderUrl`, `receivers` to `receiverUrl` (another instance for
- * the cross-instance scenario). Every member receives every message of every other sender; each
- * sender keeps `inFlightPerSender` messages that have not yet reached every member.
+ * One room: `senders` connect to `senderUrl`, `receivers` to `receiverUrls` in turn (receiver i to
+ * `receiverUrls[i % length]`: another instance for the cross-instance scenarios). Every member
+ * receives every message of every other sender; each sender keeps `inFlightPerSender` messages
+ * that have not yet reached every member.
  */
 export interface RoomJob {
   readonly kind: 'room';
   readonly senderUrl: string;
-  readonly receiverUrl: string;
+  readonly receiverUrls: readonly string[];
   readonly senders: number;
   readonly receivers: number;
   readonly inFlightPerSender: number;
@@ -69,7 +70,16 @@ export interface AttackJob {
   readonly size: number;
 }
 
-export type ClientJob = RequestReplyJob | RoomJob | IdleJob | BurstJob | AttackJob;
+/**
+ * Many rooms (or channels) at once, each loaded and checked exactly as a RoomJob on its own, in
+ * one process: deliveries and latencies are summed over the rooms.
+ */
+export interface RoomsJob {
+  readonly kind: 'rooms';
+  readonly rooms: readonly RoomJob[];
+}
+
+export type ClientJob = RequestReplyJob | RoomJob | RoomsJob | IdleJob | BurstJob | AttackJob;
 
 /**
  * Runner → client. `go` starts traffic (the warm-up), each `mark` ends one interval (the first
@@ -92,7 +102,10 @@ export interface ThroughputResult {
   readonly delivered: number;
   /** Latencies (µs) of the measured window only: between the first and the second mark. */
   readonly latency: SparseHistogram;
-  /** Deliveries each sent message must produce (1 for request/reply, members - 1 for rooms). */
+  /**
+   * Deliveries each sent message must produce (1 for request/reply, members - 1 for rooms; for
+   * several rooms, the mean over them weighted by messages sent).
+   */
   readonly fanOut: number;
 }
 

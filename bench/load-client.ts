@@ -17,7 +17,9 @@ import type {
   Mark,
   RequestReplyJob,
   RoomJob,
+  RoomsJob,
   RunnerCommand,
+  ThroughputResult,
 } from './client-protocol';
 import { Histogram } from './histogram';
 
@@ -312,7 +314,10 @@ class RoomLoad extends Load {
     this.members = await openMany(
       senders + receivers,
       100,
-      (i) => (i < senders ? this.job.senderUrl : this.job.receiverUrl),
+      (i) =>
+        i < senders
+          ? this.job.senderUrl
+          : this.job.receiverUrls[(i - senders) % this.job.receiverUrls.length],
       (i) => (i < senders ? `sender ${i}` : `receiver ${i - senders}`),
     );
     this.nextSeq = new Int32Array(this.members.length * senders);
@@ -439,6 +444,49 @@ class RoomLoad extends Load {
     }
     this.outstanding[sender].delete(seq);
     if (this.running) this.sendNext(sender);
+  }
+}
+
+/**
+ * Several rooms at once (RoomsJob), each a RoomLoad checked on its own; the counts, marks and
+ * latency histograms are their sums.
+ */
+class RoomsLoad extends Load {
+  private readonly rooms: RoomLoad[];
+
+  constructor(job: RoomsJob) {
+    super();
+    this.rooms = job.rooms.map((room) => new RoomLoad(room));
+  }
+
+  async connect(): Promise<number> {
+    const counts = await Promise.all(this.rooms.map((room) => room.connect()));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  go(): void {
+    for (const room of this.rooms) room.go();
+  }
+
+  override mark(): Mark {
+    const marks = this.rooms.map((room) => room.mark());
+    return { at: performance.now(), delivered: marks.reduce((sum, m) => sum + m.delivered, 0) };
+  }
+
+  async stop(): Promise<ClientResult> {
+    const results = (await Promise.all(this.rooms.map((room) => room.stop()))).filter(
+      (result): result is ThroughputResult => result.kind === 'throughput',
+    );
+    const sent = results.reduce((sum, result) => sum + result.sent, 0);
+    const delivered = results.reduce((sum, result) => sum + result.delivered, 0);
+    return {
+      kind: 'throughput',
+      sent,
+      delivered,
+      // Histogram.fromSparse adds up repeated buckets: the concatenation is the merged histogram.
+      latency: results.flatMap((result) => result.latency),
+      fanOut: sent === 0 ? 0 : delivered / sent,
+    };
   }
 }
 
@@ -643,6 +691,8 @@ function loadFor(job: ClientJob): Load {
       return new RequestReplyLoad(job);
     case 'room':
       return new RoomLoad(job);
+    case 'rooms':
+      return new RoomsLoad(job);
     case 'idle':
       return new IdleLoad(job);
     case 'burst':

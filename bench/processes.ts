@@ -77,6 +77,28 @@ export async function stopProcess(target: Spawned, timeoutMs = STOP_TIMEOUT_MS):
   clearTimeout(timer);
 }
 
+/** Processes this run started and has not stopped yet: stopped by pid on the way out. */
+const started = new Set<Spawned>();
+
+/** Registers `process` to be killed by killStarted if the run ends before it is stopped. */
+export function track<T extends Spawned>(process: T): T {
+  started.add(process);
+  return process;
+}
+
+/** Stops processes (see stopProcess) and forgets them. */
+export async function stop(...processes: Spawned[]): Promise<void> {
+  await Promise.all(processes.map((p) => stopProcess(p)));
+  for (const p of processes) started.delete(p);
+}
+
+/** SIGKILLs, by pid, every tracked process still running: the run is being abandoned. */
+export function killStarted(): void {
+  for (const p of started) {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  }
+}
+
 /** A free TCP port on 127.0.0.1 (free when asked: the process started next takes it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -173,12 +195,21 @@ export async function startNodeServer(options: {
   return { ...spawned, port };
 }
 
-/** Starts a private redis-server (no persistence) on a free port. */
-export async function startRedis(cpu: number | undefined, cwd: string): Promise<Server> {
-  const port = await freePort();
+/**
+ * Starts a private redis-server (no persistence) on a free port (or `port`), with `extraArgs`
+ * after the bench's own (the last of a repeated option counts).
+ */
+export async function startRedis(
+  cpu: number | undefined,
+  cwd: string,
+  options: { readonly port?: number; readonly extraArgs?: readonly string[] } = {},
+): Promise<Server> {
+  const port = options.port ?? (await freePort());
   const argv = ['redis-server', '--port', String(port), '--bind', '127.0.0.1'];
   argv.push('--save', '', '--appendonly', 'no', '--protected-mode', 'yes');
-  const spawned = spawnPinned('redis-server', argv, { cpu, env: { PATH: process.env.PATH }, cwd });
+  argv.push(...(options.extraArgs ?? []));
+  const name = `redis-server :${port}`;
+  const spawned = spawnPinned(name, argv, { cpu, env: { PATH: process.env.PATH }, cwd });
   try {
     await waitReady(spawned, () => redisPong(port));
   } catch (error) {

@@ -220,7 +220,7 @@ function ratioRange(
 }
 
 /** Other processes' CPU during a window, on the server's and the client's CPU, % of a core. */
-const disturbance = (figures: ThroughputFigures) =>
+export const disturbance = (figures: ThroughputFigures) =>
   (figures.otherLoadPercent || 0) + (figures.otherClientLoadPercent || 0);
 
 /**

@@ -9,24 +9,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import * as ts from 'typescript';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RESULTS, ROOT } from './child-scripts';
 import type { AttackJob, BurstJob, RequestReplyJob, RoomJob } from './client-protocol';
-import { resolveNodeBinary } from './node-binary';
+import { prepare, runBenchCommand } from './command';
+import { parseOptions, type BenchOptions } from './options';
 import { summarize } from './profile-summary';
-import {
-  ClientFailure,
-  fdLimit,
-  freePort,
-  startNodeServer,
-  startRedis,
-  stopProcess,
-  type Placement,
-  type Server,
-  type Spawned,
-} from './processes';
-import { cpuBusyMicros, machine } from './proc-stats';
+import { fdLimit, freePort, startRedis, stop, track, type Server } from './processes';
+import { describeThroughput, progress } from './progress';
 import {
   evaluateTargets,
   leastDisturbedRound,
@@ -40,27 +31,11 @@ import {
   measureBurst,
   measureIdle,
   measureThroughput,
-  type ScenarioContext,
   type ThroughputFigures,
   type Timing,
 } from './scenarios';
+import { urlOf, type Bench } from './servers';
 
-const ROOT = resolve(__dirname, '..');
-const RESULTS = join(ROOT, 'bench', 'results');
-/**
- * The child processes' scripts, transpiled from bench/*.ts so they run on plain `node` like
- * dist/main.js does. Under node_modules/ so that `ws` resolves and no linter or formatter sees them.
- */
-const JS_DIR = join(ROOT, 'node_modules', '.cache', 'switchboard-bench');
-const MAIN = join(ROOT, 'dist', 'main.js');
-const CHILD_SCRIPTS = [
-  'baseline-server',
-  'load-client',
-  'histogram',
-  'client-protocol',
-  'attack-payloads',
-  'enhancers-server',
-];
 /** The bench-only gateways of enhancers-server.ts. */
 const ENHANCER_PATHS = { bare: '/bench/json/bare', enhanced: '/bench/json/enhanced' } as const;
 
@@ -72,8 +47,6 @@ const ROOM_RECEIVERS = 500;
 /** Messages per sender that have not yet reached every member: the room's closed loop. */
 const ROOM_IN_FLIGHT_PER_SENDER = 2;
 const IDLE_CONNECTIONS = 10_000;
-/** The largest RATE_LIMIT_MAX Switchboard accepts: no benchmark connection comes near it. */
-const BENCH_RATE_LIMIT_MAX = 1_000_000_000;
 /** Switchboard's defaults (RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_MS): 10 per 1000 ms. */
 const DEFAULT_RATE_LIMIT = 10;
 const BURST = 15;
@@ -93,199 +66,6 @@ const CHANNEL_ID = 'bench-channel';
 
 const DEFAULT_TIMING: Timing = { warmupMs: 1000, measureMs: 2500 };
 const DEFAULT_ROUNDS = 4;
-const PLACEMENT_CPUS = { serverCpu: 1, clientCpu: 0 };
-
-interface Options {
-  readonly profile: boolean;
-  readonly timing: Timing;
-  /** How many times each throughput scenario is measured on each server. */
-  readonly rounds: number;
-  /** `--node`: 24 or the path of a node binary for servers and clients; the runner's by default. */
-  readonly node?: string;
-}
-
-function parseOptions(argv: readonly string[]): Options {
-  let profile = false;
-  let rounds = DEFAULT_ROUNDS;
-  let node: string | undefined;
-  let { warmupMs, measureMs } = DEFAULT_TIMING;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = (minimum: number) => {
-      const number = Number(argv[++i]);
-      if (!Number.isInteger(number) || number < minimum)
-        throw new Error(`${arg} needs an integer ≥ ${minimum}`);
-      return number;
-    };
-    if (arg === '--profile') profile = true;
-    else if (arg === '--warmup-ms') warmupMs = value(100);
-    else if (arg === '--measure-ms') measureMs = value(100);
-    else if (arg === '--rounds') rounds = value(1);
-    else if (arg === '--node') {
-      node = argv[++i];
-      if (!node) throw new Error('--node needs 24 or the path of a node binary');
-    } else
-      throw new Error(
-        `unknown option ${arg} (known: --profile, --warmup-ms N, --measure-ms N, --rounds N, --node 24|PATH)`,
-      );
-  }
-  return { profile, rounds, node, timing: { warmupMs, measureMs } };
-}
-
-function progress(line: string): void {
-  process.stderr.write(`[bench] ${line}\n`);
-}
-
-/** Builds dist/ when it is missing, as `npm run build` would. */
-function ensureBuilt(): void {
-  if (existsSync(MAIN)) return;
-  progress('dist/main.js is missing: npm run build');
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  if (build.status !== 0 || !existsSync(MAIN)) throw new Error('npm run build failed');
-}
-
-function compileChildScripts(): void {
-  mkdirSync(JS_DIR, { recursive: true });
-  for (const name of CHILD_SCRIPTS) {
-    const fileName = join(ROOT, 'bench', `${name}.ts`);
-    const { outputText } = ts.transpileModule(readFileSync(fileName, 'utf8'), {
-      fileName,
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS,
-        target: ts.ScriptTarget.ES2023,
-        esModuleInterop: true,
-        // enhancers-server.ts declares Nest gateways.
-        experimentalDecorators: true,
-        emitDecoratorMetadata: true,
-      },
-    });
-    writeFileSync(join(JS_DIR, `${name}.js`), outputText);
-  }
-}
-
-async function backgroundLoad(): Promise<number[]> {
-  const before = cpuBusyMicros();
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  const after = cpuBusyMicros();
-  return after.map((busy, cpu) => (busy - before[cpu]) / 10_000);
-}
-
-/** Processes this run started and has not stopped yet: stopped by pid on the way out. */
-const started = new Set<Spawned>();
-
-async function stop(...processes: Spawned[]): Promise<void> {
-  await Promise.all(processes.map((p) => stopProcess(p)));
-  for (const p of processes) started.delete(p);
-}
-
-function killStarted(): void {
-  for (const p of started) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  }
-}
-
-interface ServerOptions {
-  /** Run under `--cpu-prof`, writing bench/results/<profile>. */
-  readonly profile?: string;
-  /** Open the inspector on this port (the idle scenario forces GCs through it). */
-  readonly inspectPort?: number;
-}
-
-function nodeFlags({ profile, inspectPort }: ServerOptions): string[] {
-  const flags: string[] = [];
-  if (profile) flags.push('--cpu-prof', `--cpu-prof-dir=${RESULTS}`, `--cpu-prof-name=${profile}`);
-  if (inspectPort !== undefined) flags.push(`--inspect=127.0.0.1:${inspectPort}`);
-  return flags;
-}
-
-class Bench {
-  private readonly jwtSecret = randomBytes(24).toString('hex');
-  readonly context: ScenarioContext;
-
-  constructor(
-    readonly placement: Placement,
-    timing: Timing,
-    readonly node: string,
-  ) {
-    this.context = { node, clientScript: join(JS_DIR, 'load-client.js'), placement, timing };
-  }
-
-  private get serverCpu(): number | undefined {
-    return this.placement.taskset ? this.placement.serverCpu : undefined;
-  }
-
-  /** What Switchboard runs with, apart from PORT, PATH and any Redis settings. */
-  switchboardEnv(rateLimit: 'raised' | 'default' = 'raised'): Record<string, string> {
-    return {
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      JWT_SECRET: this.jwtSecret,
-      // Per-connection "connection open/closed" info lines would otherwise be logged 10,000 times.
-      LOG_LEVEL: 'warn',
-      ...(rateLimit === 'raised' ? { RATE_LIMIT_MAX: String(BENCH_RATE_LIMIT_MAX) } : {}),
-    };
-  }
-
-  async switchboard(
-    name: string,
-    options: ServerOptions & {
-      rateLimit?: 'raised' | 'default';
-      redis?: Record<string, string>;
-    } = {},
-  ): Promise<Server> {
-    const server = await startNodeServer({
-      name,
-      node: this.node,
-      script: MAIN,
-      nodeFlags: nodeFlags(options),
-      env: (port) => ({
-        PATH: process.env.PATH,
-        ...this.switchboardEnv(options.rateLimit),
-        ...options.redis,
-        PORT: String(port),
-      }),
-      // With Redis, /ready answers 200 only once the bus is connected to it.
-      healthPath: options.redis ? '/ready' : '/health',
-      cpu: this.serverCpu,
-      cwd: ROOT,
-    });
-    started.add(server);
-    return server;
-  }
-
-  /** Switchboard with the bench-only gateways of enhancers-server.ts, same environment. */
-  async switchboardWithEnhancers(name: string): Promise<Server> {
-    const server = await startNodeServer({
-      name,
-      node: this.node,
-      script: join(JS_DIR, 'enhancers-server.js'),
-      env: (port) => ({ PATH: process.env.PATH, ...this.switchboardEnv(), PORT: String(port) }),
-      healthPath: '/health',
-      cpu: this.serverCpu,
-      cwd: ROOT,
-    });
-    started.add(server);
-    return server;
-  }
-
-  async baseline(name: string, options: ServerOptions = {}): Promise<Server> {
-    const server = await startNodeServer({
-      name,
-      node: this.node,
-      script: join(JS_DIR, 'baseline-server.js'),
-      args: (port) => [String(port)],
-      nodeFlags: nodeFlags(options),
-      env: () => ({ PATH: process.env.PATH, NODE_ENV: 'production' }),
-      healthPath: '/',
-      cpu: this.serverCpu,
-      cwd: ROOT,
-    });
-    started.add(server);
-    return server;
-  }
-}
-
-const urlOf = (server: Server) => `ws://127.0.0.1:${server.port}`;
 
 function echoJob(server: Server, kind: 'echo' | 'json'): RequestReplyJob {
   const path = kind === 'echo' ? '/ws' : '/ws/json';
@@ -302,7 +82,7 @@ function roomJob(senders: Server, receivers: Server): RoomJob {
   return {
     kind: 'room',
     senderUrl: `${urlOf(senders)}/ws/room/${ROOM_ID}`,
-    receiverUrl: `${urlOf(receivers)}/ws/room/${ROOM_ID}`,
+    receiverUrls: [`${urlOf(receivers)}/ws/room/${ROOM_ID}`],
     senders: ROOM_SENDERS,
     receivers: ROOM_RECEIVERS,
     inFlightPerSender: ROOM_IN_FLIGHT_PER_SENDER,
@@ -318,19 +98,9 @@ function channelJob(senders: Server, receivers: Server): RoomJob {
   return {
     ...roomJob(senders, receivers),
     senderUrl: `${urlOf(senders)}/ws/subscribe/${CHANNEL_ID}`,
-    receiverUrl: `${urlOf(receivers)}/ws/subscribe/${CHANNEL_ID}`,
+    receiverUrls: [`${urlOf(receivers)}/ws/subscribe/${CHANNEL_ID}`],
     echoesToSender: true,
   };
-}
-
-function describeThroughput(name: string, figures: ThroughputFigures): void {
-  progress(
-    `${name}: ${Math.round(figures.rate).toLocaleString('en-US')}/s, p50 ${figures.p50Ms.toFixed(2)} ms, ` +
-      `p99 ${figures.p99Ms.toFixed(2)} ms, ${figures.serverCpuUs.toFixed(2)} µs server CPU each ` +
-      `(CPU busy: server ${figures.serverCpuPercent.toFixed(0)} %, client ${figures.clientCpuPercent.toFixed(0)} %; ` +
-      `other processes ${figures.otherLoadPercent.toFixed(0)} % on the server CPU, ` +
-      `${figures.otherClientLoadPercent.toFixed(0)} % on the client CPU)`,
-  );
 }
 
 type Rounds = Record<'echo' | 'json' | 'room', Pair<ThroughputFigures[]>>;
@@ -357,9 +127,7 @@ async function benchRedis(bench: Bench): Promise<BenchRedis | { readonly skipped
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     return { skipped: 'no REDIS_URL and no redis-server on PATH' };
   }
-  const cpu = bench.placement.taskset ? bench.placement.clientCpu : undefined;
-  const server = await startRedis(cpu, ROOT);
-  started.add(server);
+  const server = track(await startRedis(bench.helperCpu, ROOT));
   return {
     env: { REDIS_URL: `redis://127.0.0.1:${server.port}`, REDIS_PREFIX: prefix },
     server,
@@ -541,30 +309,18 @@ async function measureEnhancers(bench: Bench, rounds: number): Promise<Pair<Thro
   return figures;
 }
 
-async function runAll(options: Options): Promise<BenchResults> {
+async function runAll(options: BenchOptions): Promise<BenchResults> {
   const startedAt = Date.now();
-  const node = resolveNodeBinary(options.node, ROOT);
-  const info = machine(node.version);
-  const runner = node.version === process.version ? '' : ` (the runner on ${process.version})`;
-  process.stdout.write(
-    `Machine: ${info.cpuModel}, ${info.cores} cores, Node ${info.node}${runner}, Linux ${info.kernel}\n`,
-  );
-  if (info.taskset) {
-    // The runner itself (mostly idle) stays off the server CPU, threads included.
-    spawnSync('taskset', ['-apc', String(PLACEMENT_CPUS.clientCpu), String(process.pid)]);
-  }
-  const placement: Placement = { taskset: info.taskset && info.cores >= 2, ...PLACEMENT_CPUS };
   const limit = fdLimit();
   if (limit < IDLE_CONNECTIONS + 500) {
     progress(`open-file limit is ${limit}: the ${IDLE_CONNECTIONS}-connection scenario will fail`);
   }
-  ensureBuilt();
-  compileChildScripts();
-  const background = await backgroundLoad();
-  progress(
-    `load from other processes: ${background.map((p, i) => `CPU${i} ${p.toFixed(0)} %`).join(', ')}`,
-  );
-  const bench = new Bench(placement, options.timing, node.path);
+  const {
+    bench,
+    machine: info,
+    placement,
+    backgroundLoadPercent: background,
+  } = await prepare(options);
 
   // Idle first, each on a fresh process, so RSS "before" is a server that has done nothing else.
   progress(`idle: ${IDLE_CONNECTIONS} connections, baseline`);
@@ -660,9 +416,8 @@ async function runAll(options: Options): Promise<BenchResults> {
 
   const validationAttack = await measureValidationAttack(bench);
 
-  const profiles = options.profile ? await profileRuns(bench) : [];
+  const profiles = options.flags.has('--profile') ? await profileRuns(bench) : [];
 
-  const env = { ...bench.switchboardEnv(), JWT_SECRET: '(random, 48 hex characters)' };
   const partial = {
     generatedAt: new Date(startedAt).toISOString(),
     machine: info,
@@ -673,7 +428,7 @@ async function runAll(options: Options): Promise<BenchResults> {
       ...options.timing,
       rounds: options.rounds,
       messageBytes: MESSAGE_BYTES,
-      switchboardEnv: env,
+      switchboardEnv: bench.reportedEnv,
       redis: cross.redis,
     },
     echo: leastDisturbedRound(rounds.echo),
@@ -696,51 +451,27 @@ async function runAll(options: Options): Promise<BenchResults> {
   };
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  process.chdir(ROOT);
-  mkdirSync(RESULTS, { recursive: true });
-  const outputs = ['latest.json', 'latest.md'].map((name) => join(RESULTS, name));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      killStarted();
-      process.exit(130);
-    });
-  }
-  let results: BenchResults;
-  try {
-    results = await runAll(options);
-  } catch (error) {
-    killStarted();
-    // A stale report must not pass for this run's.
-    for (const output of outputs) rmSync(output, { force: true });
-    if (error instanceof ClientFailure) {
-      process.stderr.write(
-        `\nREFUSING TO REPORT: ${error.client} found lost, duplicated or wrong messages, ` +
-          `so no figure of this run can be trusted:\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`,
-      );
-    } else {
-      process.stderr.write(
-        `\nThe bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-    }
-    process.exit(1);
-  }
-  const report = markdown(results);
+/** Markdown, with the CPU profiles' summaries after the report when there are any. */
+function fullReport(results: BenchResults): string {
   const profileText = results.profiles
     .map(
       (p) =>
         `\n## CPU profile: ${p.server}, ${p.scenario} (${p.file})\n\n\`\`\`\n${p.text}\n\`\`\`\n`,
     )
     .join('');
-  process.stdout.write(`\n${report}${profileText}`);
-  writeFileSync(outputs[0], `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(outputs[1], `${report}${profileText}`);
-  progress(`wrote bench/results/latest.json and bench/results/latest.md`);
+  return `${markdown(results)}${profileText}`;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(
+    process.argv.slice(2),
+    { timing: DEFAULT_TIMING, rounds: DEFAULT_ROUNDS },
+    ['--profile'],
+  );
+  await runBenchCommand('latest', () => runAll(options), fullReport);
 }
 
 main().catch((error: unknown) => {
-  killStarted();
   process.stderr.write(`The bench failed: ${String(error)}\n`);
   process.exit(1);
 });

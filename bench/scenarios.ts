@@ -9,12 +9,13 @@ import type {
   IdleJob,
   RequestReplyJob,
   RoomJob,
+  RoomsJob,
   ThroughputResult,
 } from './client-protocol';
 import { Histogram } from './histogram';
 import { Inspector } from './inspector';
 import { ClientFailure, LoadClient, type Placement, type Spawned } from './processes';
-import { cpuBusyMicros, processCpuMicros, processRssKiB } from './proc-stats';
+import { cpuBusyMicros, processCpuMicros, processRssKiB, processRunMicros } from './proc-stats';
 
 export interface Timing {
   readonly warmupMs: number;
@@ -45,6 +46,13 @@ export interface ThroughputFigures {
   /** Messages sent and replies/deliveries received over the whole run, warm-up included. */
   readonly sent: number;
   readonly delivered: number;
+  /** Deliveries per message sent (1 for request/reply; see ThroughputResult.fanOut). */
+  readonly fanOut: number;
+  /**
+   * CPU time (µs, from schedstat: see processRunMicros) of each helper process (Redis) over the
+   * window, in the order they were given.
+   */
+  readonly helperCpuUs: readonly number[];
   /**
    * The window on the monotonic clock (µs), the clock of `process.hrtime` and of V8's CPU
    * profiles: profile-summary.ts keeps only the samples taken in it.
@@ -73,6 +81,7 @@ interface Sample {
   readonly clientCpu: number;
   /** The runner's own CPU and that of helpers (Redis): known load on the client CPU. */
   readonly ownCpu: number;
+  readonly helperCpu: readonly number[];
   readonly busy: number[];
   readonly monotonicUs: number;
 }
@@ -83,10 +92,12 @@ function sample(
   helpers: readonly Spawned[],
 ): Sample {
   const runner = process.cpuUsage();
+  const helperCpu = helpers.map((helper) => processRunMicros(helper.pid));
   return {
     serverCpu: cpuOf(servers),
     clientCpu: processCpuMicros(client.pid),
-    ownCpu: runner.user + runner.system + cpuOf(helpers),
+    ownCpu: runner.user + runner.system + helperCpu.reduce((sum, cpu) => sum + cpu, 0),
+    helperCpu,
     busy: cpuBusyMicros(),
     monotonicUs: Number(process.hrtime.bigint() / 1000n),
   };
@@ -99,7 +110,7 @@ function sample(
  */
 export async function measureThroughput(
   name: string,
-  job: RequestReplyJob | RoomJob | AttackJob,
+  job: RequestReplyJob | RoomJob | RoomsJob | AttackJob,
   servers: readonly Spawned[],
   context: ScenarioContext,
   helpers: readonly Spawned[] = [],
@@ -164,6 +175,8 @@ function figures(
     windowCount,
     sent: result.sent,
     delivered: result.delivered,
+    fanOut: result.fanOut,
+    helperCpuUs: after.helperCpu.map((cpu, i) => cpu - before.helperCpu[i]),
     monotonicUs: { from: before.monotonicUs, to: after.monotonicUs },
   };
 }
