@@ -51,6 +51,11 @@ class FakeCluster extends EventEmitter {
     ),
   };
   readonly sent: string[][] = [];
+  slotReads = 0;
+
+  refreshSlotsCache(): void {
+    this.slotReads++;
+  }
 
   nodes(): FakeNode[] {
     return [...this.masters.values()];
@@ -95,7 +100,7 @@ describe('clusterOptions', () => {
       scaleReads: 'master',
       retryDelayOnFailover: 0,
       retryDelayOnClusterDown: 0,
-      slotsRefreshInterval: 1000,
+      slotsRefreshInterval: 5000,
       redisOptions: {
         maxRetriesPerRequest: 0,
         autoResendUnfulfilledCommands: false,
@@ -174,6 +179,25 @@ describe('ClusterLink', () => {
     await resubscribed();
     expect(link.subscriber.status).toBe('ready');
     expect(events).toEqual(['close', 'ready']);
+  });
+
+  it('asks ioredis to re-read the slots every heartbeat while a shard is not whole, only then', async () => {
+    await resubscribed();
+    jest.advanceTimersByTime(500);
+    const whole = cluster.slotReads;
+    jest.advanceTimersByTime(5000);
+    expect(cluster.slotReads).toBe(whole); // the idle poll is ioredis's own, every SLOTS_REFRESH_MS
+
+    cluster.subscribers.get('n:2')!.status = 'end';
+    cluster.emit('-subscriber');
+    jest.advanceTimersByTime(2000);
+    expect(cluster.slotReads).toBe(whole + 4);
+
+    cluster.subscribers.get('n:2')!.status = 'ready';
+    await resubscribed();
+    const reads = cluster.slotReads;
+    jest.advanceTimersByTime(2000);
+    expect(cluster.slotReads).toBe(reads);
   });
 
   it('is down while some slot has no primary', async () => {

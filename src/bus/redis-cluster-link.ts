@@ -10,11 +10,14 @@ import {
 } from './redis-connection';
 
 /**
- * How often ioredis re-reads CLUSTER SLOTS. A promoted replica is found by this poll (or sooner,
- * when the dead primary's sharded subscriber ends and ioredis refreshes at once). Each poll opens
- * and closes one short connection to a node: one per second per instance.
+ * How often ioredis re-reads CLUSTER SLOTS while every shard is whole (its default). Each read
+ * opens and closes a short connection to a node, so the poll is Redis work that grows with the
+ * instances (a thousand instances polling every second are a thousand connections a second).
+ * While a shard is not whole, the link asks for a read every heartbeat instead
+ * (ClusterLink.probe), so a promoted replica is still found within about HEARTBEAT_MS of its
+ * promotion.
  */
-export const SLOTS_REFRESH_MS = 1000;
+export const SLOTS_REFRESH_MS = 5000;
 
 /** What the link reads of an ioredis Cluster; a unit spec hands it a fake. */
 export type ClusterClient = Pick<
@@ -31,6 +34,7 @@ export type ClusterClient = Pick<
   | 'quit'
   | 'disconnect'
   | 'on'
+  | 'refreshSlotsCache'
 >;
 
 export type ClusterConnector = (target: RedisCluster, options: ClusterOptions) => ClusterClient;
@@ -130,7 +134,7 @@ type LinkStatus = 'connecting' | 'ready' | 'reconnecting' | 'end';
  *   checks every topic against history: one shard came back, all topics are checked, which
  *   costs one read per topic with local members and is simpler than tracking slots).
  * - When a primary dies, ioredis ends its sharded subscriber, re-reads the slots until the
- *   replica is promoted (SLOTS_REFRESH_MS, or sooner after a failed attempt), opens a
+ *   replica is promoted (every heartbeat while a shard is not whole), opens a
  *   subscriber on the new primary, SSUBSCRIBEs the shard's channels there again and emits
  *   'subscribersReady'. The link counts a new subscriber as resubscribed once a PING sent on it
  *   after that event is answered: Redis answers in order, so the SSUBSCRIBEs hold by then.
@@ -280,6 +284,11 @@ export class ClusterLink implements RedisLink {
       }, this.evaluate);
     }
     this.evaluate();
+    // A shard without a live primary or subscriber: look for its promoted replica now rather
+    // than at the next idle poll (ioredis skips a read while one is under way).
+    if (this.cluster.status === 'ready' && this.subscriberStatus !== 'ready') {
+      this.cluster.refreshSlotsCache();
+    }
   };
 
   private readonly evaluate = (): void => {
