@@ -2,7 +2,7 @@ import request from 'supertest';
 import { TokenSigner } from '../../src/auth/token-signer';
 import { SystemClock } from '../../src/common/clock';
 import { describeWithRedis, uniquePrefix } from '../support/redis';
-import { redisEnv, waitForReadiness } from './cluster';
+import { redisEnv, waitForReadiness } from './instances';
 import { useTwoInstances } from './two-instances';
 
 const JWT_SECRET = 'redis-api-jwt-secret';

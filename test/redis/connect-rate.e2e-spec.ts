@@ -11,7 +11,7 @@ import { withTimeout, WAIT_MS } from '../support/wait';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { UpgradeLimits } from '../../src/limits/upgrade-limits';
-import { connectionNamesOf, instanceIdOf, redisEnv, startInstances, waitUntil } from './cluster';
+import { connectionNamesOf, instanceIdOf, redisEnv, startInstances, waitUntil } from './instances';
 
 const RATE = { CONNECT_RATE_LIMIT: '4', CONNECT_RATE_WINDOW_MS: '60000' };
 

@@ -19,7 +19,7 @@ import {
   startInstances,
   waitForReadiness,
   waitUntil,
-} from './cluster';
+} from './instances';
 
 /**
  * Two instances of the real app sharing one Redis: every endpoint that fans out reaches clients

@@ -13,7 +13,7 @@ import {
   redisEnv,
   startInstances,
   waitForReadiness,
-} from './cluster';
+} from './instances';
 
 /**
  * What the instances write to Redis, and what they do with what they read there: a versioned

@@ -4,7 +4,7 @@ import { startApp } from '../support/app';
 import { HistoryClient } from '../support/history-client';
 import { describeWithRedis, inspector, uniquePrefix, type RedisServer } from '../support/redis';
 import { TestClients } from '../support/ws-client';
-import { instanceIdOf, redisEnv, waitForReadiness } from './cluster';
+import { instanceIdOf, redisEnv, waitForReadiness } from './instances';
 import { useTwoInstances } from './two-instances';
 
 /** Offsets `from`+1 … `to`. */

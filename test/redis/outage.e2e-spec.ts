@@ -21,7 +21,7 @@ import {
   startInstances,
   waitForReadiness,
   waitUntil,
-} from './cluster';
+} from './instances';
 
 /** Contract: /ready turns 503 this soon after Redis goes away... */
 const NOT_READY_WITHIN_MS = 3000;

@@ -7,7 +7,7 @@ import { describeWithRedis, inspector, uniquePrefix } from '../support/redis';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 import { waitForValue } from '../support/wait';
 import { TestClient } from '../support/ws-client';
-import { redisEnv } from './cluster';
+import { redisEnv } from './instances';
 import { useTwoInstances } from './two-instances';
 
 const JWT_SECRET = 'redis-presence-jwt-secret';

@@ -277,9 +277,18 @@ function hasRedisCli(): boolean {
 }
 
 /**
- * `describe` for suites that need a real Redis Cluster of their own: started in the suite's
- * first beforeAll, stopped after its last afterAll. Without `redis-server` and `redis-cli` on
- * PATH the suite is skipped with a warning, except under CI=true, where it fails.
+ * The cluster of the test file under way (jest loads this module once per file): started by the
+ * first suite that needs it, shared by its later ones, stopped after the file's last test.
+ */
+let fileCluster: Promise<RedisClusterServer> | undefined;
+let stopRegistered = false;
+
+/**
+ * `describe` for suites that need a real Redis Cluster: one per test file, started in the
+ * first such suite's beforeAll (a cluster takes seconds to form), shared by the file's other
+ * suites, and stopped after the file's last test. Each suite starts on a healthy cluster. Call
+ * it at the top level of a file. Without `redis-server` and `redis-cli` on PATH the suite is
+ * skipped with a warning, except under CI=true, where it fails.
  */
 export function describeWithRedisCluster(
   name: string,
@@ -302,14 +311,22 @@ export function describeWithRedisCluster(
     describe.skip(name, () => body(unavailable));
     return;
   }
+  if (!stopRegistered) {
+    stopRegistered = true;
+    // At the top level of the file: runs after its last test, whichever suite that is.
+    afterAll(async () => {
+      const started = fileCluster;
+      fileCluster = undefined;
+      await (await started?.catch(() => undefined))?.stop();
+    });
+  }
   describe(name, () => {
     let current: RedisClusterServer | undefined;
     beforeAll(async () => {
-      current = await RedisClusterServer.start();
+      fileCluster ??= RedisClusterServer.start();
+      current = await fileCluster;
+      await current.waitUntilHealthy();
     }, CREATE_TIMEOUT_MS + HEALTHY_TIMEOUT_MS);
-    afterAll(async () => {
-      await current?.stop();
-    });
     describe('on a Redis Cluster of its own (3 primaries, 1 replica each)', () =>
       body(() => {
         if (!current) throw new Error('The cluster is not started yet: use it from beforeAll on');
