@@ -2,12 +2,17 @@ import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { RedisBus } from '../../src/bus/redis-bus';
 import type { RunningApp } from '../support/app';
-import { describeWithRedis, inspector, uniquePrefix, waitForSubscribers } from '../support/redis';
+import {
+  channelsUnder,
+  describeWithRedis,
+  inspector,
+  uniquePrefix,
+  waitForSubscribers,
+} from '../support/redis';
 import { TestClients } from '../support/ws-client';
 import {
   busOf,
   expectDistinctInstances,
-  channelsUnder,
   httpStatus,
   instanceIdOf,
   redisEnv,
