@@ -9,7 +9,8 @@ import { InMemoryBus } from './in-memory-bus';
 import { RedisBus } from './redis-bus';
 
 /**
- * Provides the Bus: Redis pub/sub between instances when REDIS_URL is set, in-memory (one
+ * Provides the Bus: Redis pub/sub between instances when REDIS_URL
+ * or REDIS_CLUSTER_NODES is set (sharded pub/sub on a cluster), in-memory (one
  * process) otherwise. Either way the application boots at once; a Redis bus connects in the
  * background and readiness reports it.
  */
@@ -26,10 +27,10 @@ import { RedisBus } from './redis-bus';
         payloadBounds: PayloadBounds,
         limits: OperationalLimits,
       ): Bus => {
-        const { url, prefix, busSecret } = config.redis;
-        if (url === undefined) return new InMemoryBus();
+        const { target, prefix, busSecret } = config.redis;
+        if (target === undefined) return new InMemoryBus();
         return new RedisBus({
-          url,
+          target,
           prefix,
           instance: instance.value,
           secret: busSecret,

@@ -135,7 +135,7 @@ describe('RedisBus', () => {
   function build(options: Partial<RedisBusOptions> = {}): RedisBus {
     connections = [];
     return new RedisBus({
-      url: 'redis://:hunter2@10.0.0.1:6379',
+      target: { kind: 'single', url: 'redis://:hunter2@10.0.0.1:6379' },
       prefix: 'p:',
       instance: 'me',
       maxMessageBytes: 65536,

@@ -6,18 +6,28 @@ import { BusFrameCodec, maxFrameBytes, type FrameRejection } from './bus-frame';
 import type { EnvelopeError } from './envelope';
 import { ListenerTable } from './listener-table';
 import { LogThrottle } from './log-throttle';
+import type { RedisTarget } from '../config/redis-target';
 import {
-  connectIoredis,
+  ClusterLink,
+  clusterOptions,
+  connectCluster,
+  type ClusterConnector,
+} from './redis-cluster-link';
+import {
   HEARTBEAT_MS,
-  redisOptions,
+  openSingleLink,
   type RedisConnection,
   type RedisConnector,
+  type RedisLink,
 } from './redis-connection';
 
 export interface RedisBusOptions {
-  /** REDIS_URL. May hold a password: never logged. */
-  readonly url: string;
-  /** REDIS_PREFIX: the Redis channel of a topic is prefix + topic. */
+  /** REDIS_URL or REDIS_CLUSTER_NODES. May hold a password: never logged. */
+  readonly target: RedisTarget;
+  /**
+   * REDIS_PREFIX: the Redis channel of a topic is prefix + topic on one Redis, and
+   * prefix + `{topic}` on a cluster (the hash tag of the topic's history and presence keys).
+   */
   readonly prefix: string;
   /** This instance's id: envelopes carrying it as origin are our own, already delivered. */
   readonly instance: string;
@@ -28,8 +38,10 @@ export interface RedisBusOptions {
   /** MAX_PAYLOAD_DEPTH and MAX_PAYLOAD_ENTRIES: the shape a message's data may have. */
   readonly payloadBounds?: PayloadBounds;
   readonly clock: Clock;
-  /** Opens the two connections; ioredis unless a spec passes a fake. */
+  /** Opens the two connections to one Redis; ioredis unless a spec passes a fake. */
   readonly connect?: RedisConnector;
+  /** Opens the cluster client; ioredis's Cluster unless a spec passes a fake. */
+  readonly connectCluster?: ClusterConnector;
   /** Interval of the PING that notices a silent Redis; default HEARTBEAT_MS. */
   readonly heartbeatMs?: number;
   /**
@@ -85,6 +97,8 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   private readonly listeners = new ListenerTable(this.logger);
   private readonly publisher: RedisConnection;
   private readonly subscriber: RedisConnection;
+  /** On a Redis Cluster: SPUBLISH and SSUBSCRIBE, channels tagged `{topic}`. */
+  readonly sharded: boolean;
   /**
    * Topics whose SUBSCRIBE or UNSUBSCRIBE did not reach Redis (issued while the subscriber was
    * down, or lost with it). On the next 'ready' each is subscribed or unsubscribed according to
@@ -122,7 +136,6 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
 
   constructor(private readonly options: RedisBusOptions) {
     super();
-    const connect = options.connect ?? connectIoredis;
     this.malformedLog = new LogThrottle(PROBLEM_LOG_INTERVAL_MS, options.clock);
     this.commandLog = new LogThrottle(PROBLEM_LOG_INTERVAL_MS, options.clock);
     this.backlogLog = new LogThrottle(PROBLEM_LOG_INTERVAL_MS, options.clock);
@@ -132,8 +145,10 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
       maxBytes: maxFrameBytes(options.maxMessageBytes),
       payloadBounds: options.payloadBounds,
     });
-    this.publisher = connect(options.url, redisOptions('publisher', options.instance));
-    this.subscriber = connect(options.url, redisOptions('subscriber', options.instance));
+    const link = openLink(options);
+    this.publisher = link.publisher;
+    this.subscriber = link.subscriber;
+    this.sharded = link.sharded;
     for (const connection of [this.publisher, this.subscriber]) {
       connection.on('ready', this.onLinkChange);
       connection.on('close', this.onLinkChange);
@@ -179,13 +194,13 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
 
   /** The Redis channel of `topic` and the frame of `message` on it, as `publish` would send. */
   frameOf(message: BusMessage): { readonly channel: string; readonly frame: string } {
-    const channel = this.options.prefix + message.topic;
+    const channel = this.channelOf(message.topic);
     return { channel, frame: this.frames.encode(channel, message) };
   }
 
   /** Decodes a frame read back from history (the signature checked as on the wire), or undefined. */
   decodeStored(topic: string, frame: string): BusMessage | undefined {
-    const channel = this.options.prefix + topic;
+    const channel = this.channelOf(topic);
     const decoded = this.frames.decode(channel, Buffer.from(frame), true);
     if (decoded.kind === 'envelope') return { topic, ...decoded.envelope };
     if (decoded.kind === 'rejected') this.onRejected(channel, decoded.reason);
@@ -268,7 +283,7 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
       );
       return;
     }
-    const channel = this.options.prefix + message.topic;
+    const channel = this.channelOf(message.topic);
     let payload: string;
     try {
       payload = this.frames.encode(channel, message);
@@ -305,7 +320,7 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
       this.unsettled.add(topic);
       return;
     }
-    const channel = this.options.prefix + topic;
+    const channel = this.channelOf(topic);
     const command = wanted
       ? this.subscriber.subscribe(channel)
       : this.subscriber.unsubscribe(channel);
@@ -379,9 +394,8 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     const unwanted: string[] = [];
     for (const topic of this.unsettled) (this.listeners.has(topic) ? wanted : unwanted).push(topic);
     this.unsettled.clear();
-    const { prefix } = this.options;
     if (wanted.length > 0) {
-      this.subscriber.subscribe(...wanted.map((topic) => prefix + topic)).then(
+      this.subscriber.subscribe(...wanted.map((topic) => this.channelOf(topic))).then(
         () => this.onSynced(true),
         (error: unknown) => this.onSyncFailed(wanted, true, error),
       );
@@ -389,17 +403,17 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     // ioredis may just have resubscribed these from before the outage.
     if (unwanted.length > 0) {
       this.subscriber
-        .unsubscribe(...unwanted.map((topic) => prefix + topic))
+        .unsubscribe(...unwanted.map((topic) => this.channelOf(topic)))
         .catch((error: unknown) => this.onSyncFailed(unwanted, false, error));
     }
   };
 
   private readonly onMessage = (rawChannel: Buffer, frame: Buffer): void => {
-    const { prefix, instance } = this.options;
     const channel = rawChannel.toString();
-    if (!channel.startsWith(prefix)) return;
+    const topic = this.topicOf(channel);
+    if (topic === undefined) return;
     if (frame[0] === HISTORY_MARK) {
-      this.onHistoryFrame(channel, frame);
+      this.onHistoryFrame(channel, topic, frame);
       return;
     }
     const decoded = this.frames.decode(channel, frame);
@@ -410,16 +424,30 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     }
     const { origin, data, sender, skipSender } = decoded.envelope;
     // Our origin without our encoder's prefix: not written by this instance, yet claiming to be.
-    if (origin === instance) return;
-    this.listeners.dispatch({ topic: channel.slice(prefix.length), data, sender, skipSender });
+    if (origin === this.options.instance) return;
+    this.listeners.dispatch({ topic, data, sender, skipSender });
   };
+
+  /** The Redis channel of `topic` (see RedisBusOptions.prefix). */
+  private channelOf(topic: string): string {
+    return this.sharded ? `${this.options.prefix}{${topic}}` : this.options.prefix + topic;
+  }
+
+  /** The topic of a Redis channel, or undefined when it is none of this deployment's. */
+  private topicOf(channel: string): string | undefined {
+    const { prefix } = this.options;
+    if (!channel.startsWith(prefix)) return undefined;
+    if (!this.sharded) return channel.slice(prefix.length);
+    const tagged = channel.slice(prefix.length);
+    return tagged.startsWith('{') && tagged.endsWith('}') ? tagged.slice(1, -1) : undefined;
+  }
 
   /**
    * A channel publication relayed by the history script: `#<epoch>:<offset>:<frame>`. The frame is
    * checked as any other (our own included, never skipped: local delivery waits for the offset);
    * the header is not covered by the signature, see docs/scaling.md.
    */
-  private onHistoryFrame(channel: string, frame: Buffer): void {
+  private onHistoryFrame(channel: string, topic: string, frame: Buffer): void {
     const header = parseHistoryHeader(frame);
     if (header === undefined) {
       this.onRejected(channel, 'invalid-field');
@@ -432,7 +460,6 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     }
     const { data, sender, skipSender } = decoded.envelope;
     const { epoch, offset } = header;
-    const topic = channel.slice(this.options.prefix.length);
     this.listeners.dispatch({ topic, data, sender, skipSender, epoch, offset });
   }
 
@@ -501,6 +528,14 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     if (suppressed === undefined) return;
     this.logger.warn(suppressed > 0 ? `${line} (${suppressed} more since the last report)` : line);
   }
+}
+
+/** Both connections on one Redis, or both views of one cluster client. */
+function openLink(options: RedisBusOptions): RedisLink {
+  const { target, instance } = options;
+  if (target.kind === 'single') return openSingleLink(target.url, instance, options.connect);
+  const connect = options.connectCluster ?? connectCluster;
+  return new ClusterLink(connect(target, clusterOptions(target, instance)), options.heartbeatMs);
 }
 
 /** First byte of a history frame: never the first byte of an envelope (`{`) or a signature (hex). */

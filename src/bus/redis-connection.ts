@@ -31,6 +31,34 @@ export interface RedisConnection {
 
 export type RedisRole = 'publisher' | 'subscriber';
 
+/**
+ * The two connections a RedisBus works through. On one Redis they are two ioredis clients; on a
+ * Redis Cluster both are views of one ioredis Cluster (redis-cluster-link.ts), which publishes
+ * with SPUBLISH and subscribes with SSUBSCRIBE on one subscriber connection per shard.
+ */
+export interface RedisLink {
+  readonly publisher: RedisConnection;
+  readonly subscriber: RedisConnection;
+  /**
+   * Sharded pub/sub (a cluster): a topic's channel is `<prefix>{<topic>}`, in the slot of its
+   * history and presence keys, and the history script publishes with SPUBLISH.
+   */
+  readonly sharded: boolean;
+}
+
+/** The link to one Redis at `url`: a publisher and a subscriber connection. */
+export function openSingleLink(
+  url: string,
+  instance: string,
+  connect: RedisConnector = connectIoredis,
+): RedisLink {
+  return {
+    publisher: connect(url, redisOptions('publisher', instance)),
+    subscriber: connect(url, redisOptions('subscriber', instance)),
+    sharded: false,
+  };
+}
+
 /** Opens one connection; the RedisBus calls it twice, once per role. */
 export type RedisConnector = (url: string, options: RedisOptions) => RedisConnection;
 

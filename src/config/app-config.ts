@@ -1,5 +1,6 @@
 import type { ApiKey } from './api-keys';
 import type { LogLevelName, NodeEnv } from './environment';
+import type { RedisTarget } from './redis-target';
 
 /**
  * The validated, typed configuration. Built once at boot by `loadConfig`; every other part of
@@ -22,7 +23,8 @@ export class AppConfig {
   readonly heartbeatIntervalMs!: number;
   readonly rateLimit!: { readonly max: number; readonly windowMs: number };
   readonly redis!: {
-    readonly url?: string;
+    /** REDIS_URL or REDIS_CLUSTER_NODES; undefined: the in-memory bus of one process. */
+    readonly target?: RedisTarget;
     readonly prefix: string;
     /** BUS_SECRET; undefined leaves bus frames unsigned. */
     readonly busSecret?: string;

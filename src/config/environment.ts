@@ -127,6 +127,15 @@ export class EnvironmentVariables {
   REDIS_URL?: string;
 
   /**
+   * Comma-separated seeds of a Redis Cluster (`host:port`, or `redis://[user:pass@]host:port` /
+   * `rediss://…` URLs carrying credentials and TLS); when set, instances share the cluster, with
+   * sharded pub/sub. Exclusive with REDIS_URL. Checked in load-config.ts (parseRedisTarget).
+   */
+  @IsOptional()
+  @IsString()
+  REDIS_CLUSTER_NODES?: string;
+
+  /**
    * Shared secret of the instances: with it, every bus frame carries an HMAC-SHA256 and frames
    * without a valid one are refused. At least 32 characters.
    */
@@ -353,6 +362,7 @@ export class EnvironmentVariables {
 export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'JWT_SECRET',
   'REDIS_URL',
+  'REDIS_CLUSTER_NODES',
   'BUS_SECRET',
   'API_KEYS',
 ]);

@@ -36,7 +36,7 @@ describe('loadConfig', () => {
       authRequired: false,
       heartbeatIntervalMs: 30000,
       rateLimit: { max: 10, windowMs: 1000 },
-      redis: { url: undefined, prefix: 'switchboard:' },
+      redis: { target: undefined, prefix: 'switchboard:' },
       history: { size: 100, ttlMs: 300_000 },
       shutdownTimeoutMs: 10000,
       logLevel: 'info',

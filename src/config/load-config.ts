@@ -4,6 +4,7 @@ import { AppConfig } from './app-config';
 import { DEVELOPMENT_JWT_SECRET } from './development-secret';
 import { EnvironmentVariables, SECRET_VARIABLES } from './environment';
 import { parseApiKeys } from './api-keys';
+import { parseRedisTarget } from './redis-target';
 import { MIN_PRODUCTION_SECRET_BYTES, PUBLISHED_JWT_SECRETS } from './published-secrets';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -31,6 +32,8 @@ export function loadConfig(env: Environment): AppConfig {
   const vars = plainToInstance(EnvironmentVariables, present);
   const problems = validateSync(vars, { stopAtFirstError: true }).map((e) => describe(e, present));
   if (vars.NODE_ENV === 'production') problems.push(...productionSecretProblems(vars.JWT_SECRET));
+  const redis = parseRedisTarget(vars.REDIS_URL, vars.REDIS_CLUSTER_NODES, vars.REDIS_PREFIX);
+  if (redis.problems) problems.push(...redis.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return AppConfig.of({
@@ -47,7 +50,7 @@ export function loadConfig(env: Environment): AppConfig {
     authRequired: vars.AUTH_REQUIRED,
     heartbeatIntervalMs: vars.HEARTBEAT_INTERVAL_MS,
     rateLimit: { max: vars.RATE_LIMIT_MAX, windowMs: vars.RATE_LIMIT_WINDOW_MS },
-    redis: { url: vars.REDIS_URL, prefix: vars.REDIS_PREFIX, busSecret: vars.BUS_SECRET },
+    redis: { target: redis.target, prefix: vars.REDIS_PREFIX, busSecret: vars.BUS_SECRET },
     history: { size: vars.HISTORY_SIZE, ttlMs: vars.HISTORY_TTL_SECONDS * 1000 },
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
     logLevel: vars.LOG_LEVEL,

@@ -9,7 +9,12 @@ import {
   type Publication,
   type StreamPosition,
 } from './channel-history';
-import { ADD_SCRIPT, READ_SCRIPT, type HistoryScript } from './redis-history-scripts';
+import {
+  ADD_SCRIPT,
+  READ_SCRIPT,
+  SHARDED_ADD_SCRIPT,
+  type HistoryScript,
+} from './redis-history-scripts';
 
 export interface RedisChannelHistoryOptions {
   /** REDIS_PREFIX: keys are `<prefix>history:{<topic>}:stream` and `…:meta`. */
@@ -43,7 +48,8 @@ export class RedisChannelHistory extends ChannelHistory {
   async publish(message: BusMessage): Promise<StreamPosition> {
     const { channel, frame } = this.bus.frameOf(message);
     const { size, ttlSeconds } = this.options;
-    const reply = await this.run(ADD_SCRIPT, message.topic, [
+    const script = this.bus.sharded ? SHARDED_ADD_SCRIPT : ADD_SCRIPT;
+    const reply = await this.run(script, message.topic, [
       frame,
       size,
       ttlSeconds,

@@ -1,13 +1,15 @@
 import { Logger } from '@nestjs/common';
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import type { RedisOptions } from 'ioredis';
+import { Cluster, type RedisOptions } from 'ioredis';
+import { clusterOptions } from '../bus/redis-cluster-link';
 import { reconnectDelay, SOCKET_TIMEOUT_MS } from '../bus/redis-connection';
 import type { AppConfig } from '../config/app-config';
 
 /**
  * The ThrottlerStorage every limit of this process counts in: @nestjs/throttler's in-memory
- * storage for one instance, or, when REDIS_URL is set, @nest-lab/throttler-storage-redis
+ * storage for one instance, or, when REDIS_URL or REDIS_CLUSTER_NODES is set,
+ * @nest-lab/throttler-storage-redis
  * (one atomic Lua script per increment; it supports ioredis >= 5 and Nest 11), so instances
  * sharing that Redis share every budget. Nest's shutdown hooks release either one: the Redis
  * storage disconnects the client it created, the in-memory one stops its sweep timer.
@@ -17,9 +19,21 @@ import type { AppConfig } from '../config/app-config';
  * limits never count here (see MessageThrottles).
  */
 export function createThrottlerStorage(config: AppConfig, instance: string): ThrottlerStorage {
-  const { url } = config.redis;
-  if (url === undefined || !countsInStorage(config)) return new ThrottlerStorageService();
-  const storage = new ThrottlerStorageRedisService(url, limitsRedisOptions(instance));
+  const { target } = config.redis;
+  if (target === undefined || !countsInStorage(config)) return new ThrottlerStorageService();
+  const storage =
+    target.kind === 'single'
+      ? new ThrottlerStorageRedisService(target.url, limitsRedisOptions(instance))
+      : clusterStorage(
+          new Cluster(
+            target.nodes.map((node) => ({ ...node })),
+            {
+              ...clusterOptions(target, `${instance}-limits`),
+              // Limits only run a script: no subscriber connections.
+              shardedSubscribers: false,
+            },
+          ),
+        );
   const log = new Logger('ThrottlerStorage');
   let lastCode: string | undefined;
   // Without a listener ioredis prints every error; one line per distinct error is enough, since
@@ -31,6 +45,18 @@ export function createThrottlerStorage(config: AppConfig, instance: string): Thr
     log.warn(`Redis for rate limits: ${code}`);
   });
   storage.redis.on('ready', () => (lastCode = undefined));
+  return storage;
+}
+
+/**
+ * The storage on a Redis Cluster. Its script's two keys, `{<key>:<throttler>}:hits` and
+ * `…:blocked`, share a hash tag, so it runs in one slot (our keys hold no braces: REDIS_PREFIX
+ * may not, IPs and key names cannot). Given a client, the storage does not close it at shutdown
+ * unless told to.
+ */
+function clusterStorage(cluster: Cluster): ThrottlerStorageRedisService {
+  const storage = new ThrottlerStorageRedisService(cluster);
+  storage.disconnectRequired = true;
   return storage;
 }
 
