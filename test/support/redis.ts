@@ -312,15 +312,22 @@ export async function channelsUnder(
 }
 
 /**
- * Names of the connections an instance opened to this server, sorted: they carry
- * `switchboard-<its id>-`, as the whole name or after ioredis's own prefix for a cluster's
- * connections (`ioredis-cluster(ssubscriber):…`).
+ * Names of the connections an instance holds open to this server, sorted: named
+ * `switchboard-<its id>` or `switchboard-<its id>-<role>`, alone or after the component prefix
+ * ioredis gives a cluster's connections (`ioredis-cluster(ssubscriber):…`). The short-lived
+ * connection an ioredis Cluster opens to re-read the slots (`ioredis-cluster(refresher):…`)
+ * is left out: it comes and goes every refresh interval.
  */
 export async function connectionNamesOf(client: Redis, instance: string): Promise<string[]> {
+  const own = `switchboard-${instance}`;
   const list = (await client.call('CLIENT', 'LIST')) as string;
   return list
     .split('\n')
     .map((line) => /(?:^| )name=(\S*)/.exec(line)?.[1] ?? '')
-    .filter((name) => name.includes(`switchboard-${instance}-`))
+    .filter((name) => !name.startsWith('ioredis-cluster(refresher)'))
+    .filter((name) => {
+      const base = name.replace(/^ioredis-cluster\([a-z]+\):/, '');
+      return base === own || base.startsWith(`${own}-`);
+    })
     .sort();
 }
