@@ -37,6 +37,11 @@ export interface RedisDeployment {
   shardOf(channel: string): Promise<number>;
   /** How many shards there are (ports shardOf can answer): 1 on one server. */
   shards(): Promise<number>;
+  /**
+   * Whether a connection named `name` is one `instance` receives publications on: its
+   * subscriber connection, or on a cluster the sharded subscriber of any shard.
+   */
+  isSubscriberOf(instance: string, name: string): boolean;
   /** SIGKILLs every server (a whole outage); what they held is lost. */
   kill(): Promise<void>;
   /** Starts every killed server again on its port; resolves once it serves (a cluster: healthy). */
@@ -171,6 +176,10 @@ class SingleRedis implements RedisDeployment {
     return Promise.resolve(1);
   }
 
+  isSubscriberOf(instance: string, name: string): boolean {
+    return name === `switchboard-${instance}-sub`;
+  }
+
   kill(): Promise<void> {
     return this.server().kill();
   }
@@ -222,6 +231,11 @@ class ClusterRedis implements RedisDeployment {
 
   async shards(): Promise<number> {
     return (await this.cluster.topology()).filter((node) => node.primary && !node.failing).length;
+  }
+
+  isSubscriberOf(instance: string, name: string): boolean {
+    // ioredis names each shard's subscriber after the cluster's connection name.
+    return name === `ioredis-cluster(ssubscriber):switchboard-${instance}`;
   }
 
   async kill(): Promise<void> {
