@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
+import { Cluster, type ClusterOptions, type Redis, type RedisOptions } from 'ioredis';
 import type { RedisCluster } from '../config/redis-target';
 import {
   HEARTBEAT_MS,
@@ -58,12 +58,11 @@ export const connectCluster: ClusterConnector = (target, options) =>
  * - scaleReads 'master': every command, scripts included, goes to the shard's primary.
  */
 export function clusterOptions(target: RedisCluster, instance: string): ClusterOptions {
-  const {
-    enableOfflineQueue: _offlineQueue,
-    retryStrategy: _retryStrategy,
-    autoResubscribe: _autoResubscribe,
-    ...node
-  } = redisOptions('publisher', instance);
+  // The cluster owns these for its node connections (see above); the rest applies to each node.
+  const node: Partial<RedisOptions> = { ...redisOptions('publisher', instance) };
+  delete node.enableOfflineQueue;
+  delete node.retryStrategy;
+  delete node.autoResubscribe;
   return {
     shardedSubscribers: true,
     enableOfflineQueue: false,

@@ -95,7 +95,10 @@ describe('docker-compose.yml', () => {
       );
       const config = loadConfig(resolved);
       expect(config.nodeEnv).toBe('production');
-      expect(config.redis).toEqual({ url: 'redis://redis:6379', prefix: 'switchboard:' });
+      expect(config.redis).toEqual({
+        target: { kind: 'single', url: 'redis://redis:6379' },
+        prefix: 'switchboard:',
+      });
     }
   });
 });
