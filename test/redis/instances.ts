@@ -84,3 +84,33 @@ export async function waitForReadiness(
   }
   return Date.now() - started;
 }
+
+/** Every change of what GET /ready answered, with when it was first seen (0: no answer). */
+export interface ReadinessLog {
+  readonly changes: readonly { readonly at: number; readonly status: number }[];
+  /** Stops polling; resolves once the last poll is over. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Polls GET /ready every 20 ms in the background and logs each change of the answer, for a test
+ * that must see a brief 503 while other things happen (a failover).
+ */
+export function watchReadiness(running: RunningApp): ReadinessLog {
+  const changes: { at: number; status: number }[] = [];
+  let stopped = false;
+  const polling = (async () => {
+    while (!stopped) {
+      const status = await httpStatus(running, '/ready').catch(() => 0);
+      if (changes.at(-1)?.status !== status) changes.push({ at: Date.now(), status });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  return {
+    changes,
+    stop: async () => {
+      stopped = true;
+      await polling;
+    },
+  };
+}

@@ -49,14 +49,19 @@ export class RedisClusterServer {
   /** Starts six nodes, creates the cluster and waits until it is healthy. */
   static async start(): Promise<RedisClusterServer> {
     const directory = mkdtempSync(join(tmpdir(), 'switchboard-cluster-'));
-    const ports: number[] = [];
-    // freePort answers a port free now: six in a row must differ.
-    while (ports.length < PRIMARIES * 2) {
+    // A client port and a cluster bus port per node, all free now (freePort answers one free
+    // at the time of the call, so the twelve must differ). The bus port is chosen too: Redis's
+    // default, port + 10000, may be taken, or above 65535 for a port above 55535.
+    const free: number[] = [];
+    while (free.length < PRIMARIES * 4) {
       const port = await freePort();
-      if (!ports.includes(port)) ports.push(port);
+      if (!free.includes(port)) free.push(port);
     }
+    const ports = free.slice(0, PRIMARIES * 2);
     const started = await Promise.allSettled(
-      ports.map((port) => RedisServer.start(port, nodeArgs(directory, port))),
+      ports.map((port, i) =>
+        RedisServer.start(port, nodeArgs(directory, port, free[PRIMARIES * 2 + i])),
+      ),
     );
     const nodes = started.flatMap((result) =>
       result.status === 'fulfilled' ? [result.value] : [],
@@ -181,10 +186,12 @@ function describeRoles(topology: readonly ClusterNodeInfo[]): string {
     .join(' ');
 }
 
-function nodeArgs(directory: string, port: number): string[] {
+function nodeArgs(directory: string, port: number, busPort: number): string[] {
   return [
     '--cluster-enabled',
     'yes',
+    '--cluster-port',
+    String(busPort),
     '--cluster-config-file',
     `nodes-${port}.conf`,
     '--cluster-node-timeout',
