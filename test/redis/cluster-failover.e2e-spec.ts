@@ -280,7 +280,6 @@ describeWithRedisCluster('failover of a Redis Cluster primary under traffic', (c
         expect(resume.position.offset - resume.listed).toBe(resume.since!.offset);
       }
       // The client back from before the kill had seen publications the failover lost.
-      expect(unreplicated).toBeGreaterThanOrEqual(5);
       const backResume = back.events.find((e) => e.kind === 'subscribed');
       expect(backResume).toMatchObject({ since: awayFrom, recovered: false });
 
