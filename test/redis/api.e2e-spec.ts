@@ -1,17 +1,18 @@
 import request from 'supertest';
 import { TokenSigner } from '../../src/auth/token-signer';
 import { SystemClock } from '../../src/common/clock';
-import { describeWithRedis, uniquePrefix } from '../support/redis';
-import { redisEnv, waitForReadiness } from './cluster';
+import { uniquePrefix } from '../support/redis';
+import { describeWithEachRedis } from '../support/redis-deployment';
+import { redisEnv, waitForReadiness } from './instances';
 import { useTwoInstances } from './two-instances';
 
 const JWT_SECRET = 'redis-api-jwt-secret';
 const ADMIN = 'admin-secret-0123456789';
 const signer = new TokenSigner({ secret: JWT_SECRET }, new SystemClock());
 
-describeWithRedis('HTTP API on Redis, two instances', (redis) => {
+describeWithEachRedis('HTTP API on Redis, two instances', (redis) => {
   const instances = useTwoInstances(() => ({
-    ...redisEnv(redis().url, uniquePrefix()),
+    ...redisEnv(redis().address, uniquePrefix()),
     BUS_SECRET: 'b'.repeat(32),
     JWT_SECRET,
     API_KEYS: `ops:${ADMIN}`,
@@ -89,9 +90,9 @@ describeWithRedis('HTTP API on Redis, two instances', (redis) => {
   });
 });
 
-describeWithRedis('HTTP API rate limit on Redis, two instances', (redis) => {
+describeWithEachRedis('HTTP API rate limit on Redis, two instances', (redis) => {
   const instances = useTwoInstances(() => ({
-    ...redisEnv(redis().url, uniquePrefix()),
+    ...redisEnv(redis().address, uniquePrefix()),
     API_KEYS: `ops:${ADMIN}`,
     API_RATE_LIMIT: '2',
   }));
@@ -108,16 +109,11 @@ describeWithRedis('HTTP API rate limit on Redis, two instances', (redis) => {
   });
 });
 
-describeWithRedis(
+describeWithEachRedis(
   'HTTP API while Redis is down',
   (redis) => {
-    const server = () => {
-      const own = redis().server;
-      if (!own) throw new Error('this suite runs its own redis-server');
-      return own;
-    };
     const instances = useTwoInstances(() => ({
-      ...redisEnv(redis().url, uniquePrefix()),
+      ...redisEnv(redis().address, uniquePrefix()),
       API_KEYS: `ops:${ADMIN}`,
     }));
     const call = (path: string, body?: object) => {
@@ -127,12 +123,12 @@ describeWithRedis(
     };
 
     afterAll(async () => {
-      await server().restart();
+      await redis().restart();
     });
 
     it('answers 503 {"error":"Bus unavailable"} and delivers nothing', async () => {
       expect((await call('/api/publish', { channel: 'down', message: 1 })).status).toBe(200);
-      await server().kill();
+      await redis().kill();
       await waitForReadiness(instances.a(), 503, 5000);
       for (const response of [
         await call('/api/publish', { channel: 'down', message: 2 }),

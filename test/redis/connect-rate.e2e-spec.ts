@@ -1,17 +1,18 @@
 import { connect } from 'node:net';
 import type { RunningApp } from '../support/app';
-import { describeWithRedis, inspector, uniquePrefix, type RedisServer } from '../support/redis';
+import { uniquePrefix } from '../support/redis';
+import { describeWithEachRedis } from '../support/redis-deployment';
 import {
   attemptUpgrade,
   closeAll,
   statuses,
   type UpgradeAttempt,
 } from '../support/upgrade-attempt';
-import { withTimeout, WAIT_MS } from '../support/wait';
+import { waitUntil, withTimeout, WAIT_MS } from '../support/wait';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { UpgradeLimits } from '../../src/limits/upgrade-limits';
-import { connectionNamesOf, instanceIdOf, redisEnv, startInstances, waitUntil } from './cluster';
+import { instanceIdOf, redisEnv, startInstances } from './instances';
 
 const RATE = { CONNECT_RATE_LIMIT: '4', CONNECT_RATE_WINDOW_MS: '60000' };
 
@@ -41,12 +42,12 @@ async function upgradeTo(running: RunningApp): Promise<number> {
   return attempt.status;
 }
 
-describeWithRedis('CONNECT_RATE_LIMIT across instances', (redis) => {
+describeWithEachRedis('CONNECT_RATE_LIMIT across instances', (redis) => {
   let a: RunningApp;
   let b: RunningApp;
 
   beforeAll(async () => {
-    [a, b] = await startInstances(2, { ...redisEnv(redis().url, uniquePrefix()), ...RATE });
+    [a, b] = await startInstances(2, { ...redisEnv(redis().address, uniquePrefix()), ...RATE });
     await Promise.all([limitsConnected(a), limitsConnected(b)]);
   });
 
@@ -63,7 +64,10 @@ describeWithRedis('CONNECT_RATE_LIMIT across instances', (redis) => {
   });
 
   it('keeps the budget of one deployment apart from another (REDIS_PREFIX)', async () => {
-    const [other] = await startInstances(1, { ...redisEnv(redis().url, uniquePrefix()), ...RATE });
+    const [other] = await startInstances(1, {
+      ...redisEnv(redis().address, uniquePrefix()),
+      ...RATE,
+    });
     try {
       await limitsConnected(other);
       expect(await upgradeTo(other)).toBe(101);
@@ -74,21 +78,21 @@ describeWithRedis('CONNECT_RATE_LIMIT across instances', (redis) => {
   });
 
   it('uses one Redis connection per instance for the limits, closed with the app', async () => {
-    const observer = inspector(redis().url);
+    const observer = redis().observe();
     try {
       const [running] = await startInstances(1, {
-        ...redisEnv(redis().url, uniquePrefix()),
+        ...redisEnv(redis().address, uniquePrefix()),
         ...RATE,
       });
       const id = instanceIdOf(running);
       await waitUntil(
-        () => connectionNamesOf(observer, id),
-        (names) => names.includes(`switchboard-${id}-limits`),
+        () => observer.connectionNamesOf(id),
+        (names) => names.some((name) => name.endsWith(`switchboard-${id}-limits`)),
         'the limits connection',
       );
       await running.close();
       await waitUntil(
-        () => connectionNamesOf(observer, id),
+        () => observer.connectionNamesOf(id),
         (names) => names.length === 0,
         'every connection of the closed instance to go',
       );
@@ -98,19 +102,14 @@ describeWithRedis('CONNECT_RATE_LIMIT across instances', (redis) => {
   });
 });
 
-describeWithRedis(
+describeWithEachRedis(
   'CONNECT_RATE_LIMIT while Redis is unreachable',
   (redis) => {
     let running: RunningApp;
-    const server = (): RedisServer => {
-      const own = redis().server;
-      if (!own) throw new Error('This suite runs on a redis-server of its own');
-      return own;
-    };
 
     beforeAll(async () => {
       [running] = await startInstances(1, {
-        ...redisEnv(redis().url, uniquePrefix()),
+        ...redisEnv(redis().address, uniquePrefix()),
         CONNECT_RATE_LIMIT: '1',
         CONNECT_RATE_WINDOW_MS: '60000',
         LOG_LEVEL: 'error',
@@ -126,7 +125,7 @@ describeWithRedis(
       expect(await upgradeTo(running)).toBe(101);
       expect(await upgradeTo(running)).toBe(429);
 
-      server().pause();
+      redis().pause();
       try {
         const started = Date.now();
         for (let i = 0; i < 3; i++) {
@@ -136,14 +135,14 @@ describeWithRedis(
         // Each waited at most CONNECT_RATE_STORAGE_TIMEOUT_MS (250 ms by default) for Redis.
         expect(Date.now() - started).toBeLessThan(1500);
       } finally {
-        server().resume();
+        redis().resume();
       }
       expect(running.app.get(UpgradeLimits).connectRate?.failures).toBeGreaterThanOrEqual(3);
     });
 
     it('survives a client that resets while its upgrade waits for Redis', async () => {
       const port = Number(new URL(running.httpUrl).port);
-      server().pause();
+      redis().pause();
       try {
         const socket = connect(port, '127.0.0.1');
         socket.on('error', () => undefined);
@@ -163,20 +162,20 @@ describeWithRedis(
         // real-time wait: that timeout is a real timer racing a Redis process that is frozen.
         await new Promise((resolve) => setTimeout(resolve, 400));
       } finally {
-        server().resume();
+        redis().resume();
       }
       // Still serving (the INCRs Redis got while frozen may have used up the budget).
       expect([101, 429]).toContain(await upgradeTo(running));
     });
 
     it('fails open at once while Redis is down, and limits again once it is back', async () => {
-      await server().kill();
+      await redis().kill();
       try {
         const started = Date.now();
         expect(await upgradeTo(running)).toBe(101);
         expect(Date.now() - started).toBeLessThan(1000);
       } finally {
-        await server().restart();
+        await redis().restart();
       }
       // Back: the budget of 1 is counted again (a fresh Redis, so one more is allowed).
       await waitUntil(

@@ -1,47 +1,39 @@
-import type Redis from 'ioredis';
 import { ConnectionRegistry } from '../../src/connections/connection-registry';
 import type { RunningApp } from '../support/app';
-import {
-  describeWithRedis,
-  inspector,
-  subscriberCount,
-  uniquePrefix,
-  waitForSubscribers,
-} from '../support/redis';
-import { waitForValue } from '../support/wait';
+import { uniquePrefix } from '../support/redis';
+import { describeWithEachRedis, type RedisObserver } from '../support/redis-deployment';
+import { waitForValue, waitUntil } from '../support/wait';
 import { TestClients, type TestClient } from '../support/ws-client';
 import {
-  channelsUnder,
   expectDistinctInstances,
-  connectionNamesOf,
   instanceIdOf,
   redisEnv,
   startInstances,
   waitForReadiness,
-  waitUntil,
-} from './cluster';
+} from './instances';
 
 /**
- * Two instances of the real app sharing one Redis: every endpoint that fans out reaches clients
- * on the other instance, once per recipient, in each sender's order.
+ * Two instances of the real app sharing one Redis, or one Redis Cluster: every endpoint that
+ * fans out reaches clients on the other instance, once per recipient, in each sender's order.
  *
  * "Once" is checked with markers: after a message arrived everywhere, a marker goes out from the
  * other instance. Redis had already written the first message to every subscriber connection
  * before it handled the marker's PUBLISH, so a duplicate (say, an instance delivering its own
  * message again when Redis echoes it) would reach the socket before the marker; each test reads
- * every frame in order, so it would be seen.
+ * every frame in order, so it would be seen. On a cluster this holds for markers on the same
+ * channel (one shard orders it), which is where every marker here goes.
  */
-describeWithRedis('two instances on one Redis', (redis) => {
+describeWithEachRedis('two instances sharing Redis', (redis, kind) => {
   const prefix = uniquePrefix();
   let a: RunningApp;
   let b: RunningApp;
-  let observer: Redis;
+  let observer: RedisObserver;
   const onA = new TestClients(() => a.wsUrl);
   const onB = new TestClients(() => b.wsUrl);
 
   beforeAll(async () => {
-    [a, b] = await startInstances(2, redisEnv(redis().url, prefix));
-    observer = inspector(redis().url);
+    [a, b] = await startInstances(2, redisEnv(redis().address, prefix));
+    observer = redis().observe();
     expectDistinctInstances(a, b);
     await Promise.all([waitForReadiness(a, 200, 5000), waitForReadiness(b, 200, 5000)]);
   });
@@ -59,59 +51,105 @@ describeWithRedis('two instances on one Redis', (redis) => {
 
   const waitForChannels = (expected: string[]) =>
     waitUntil(
-      () => channelsUnder(observer, prefix),
+      () => observer.channelsUnder(prefix),
       (channels) => channels.join() === expected.join(),
       `the channels under the prefix to be [${expected.join()}]`,
     );
 
-  const channel = (topic: string) => prefix + topic;
+  const channel = (topic: string) => redis().channel(prefix, topic);
+
+  /**
+   * `count` rooms whose channels spread over every server (on a cluster, at least one on each
+   * shard): `room:<stem>-0`, `room:<stem>-1`, …
+   */
+  const roomsOnEveryShard = async (stem: string, count: number): Promise<string[]> => {
+    const rooms = Array.from({ length: count }, (_, i) => `${stem}-${i}`);
+    const shards = await Promise.all(rooms.map((room) => redis().shardOf(channel(`room:${room}`))));
+    if (new Set(shards).size !== (await redis().shards()))
+      throw new Error(`${count} rooms missed a shard: pick more`);
+    return rooms;
+  };
+
+  /** A room whose channel the server (the shard) of `topicChannel` carries, on one connection. */
+  const roomBeside = async (topicChannel: string, stem: string): Promise<string> => {
+    const shard = await redis().shardOf(topicChannel);
+    for (let i = 0; i < 100; i++) {
+      if ((await redis().shardOf(channel(`room:${stem}-${i}`))) === shard) return `${stem}-${i}`;
+    }
+    throw new Error(`No room of 100 shares the shard of ${topicChannel}`);
+  };
 
   describe('connections and channels (contract 1)', () => {
-    it('opens one publisher and one subscriber connection per instance, whatever the sockets', async () => {
+    it('opens a fixed set of Redis connections per instance, whatever the sockets and channels', async () => {
+      const rooms = await roomsOnEveryShard('spread', 12);
       await onA.openAll(
         '/ws/one',
         '/ws/two',
         '/ws/room/r1',
         '/ws/room/r1',
-        '/ws/room/r2',
-        '/ws/room/r3',
+        ...rooms.map((room) => `/ws/room/${room}`),
         '/ws/subscribe/c1',
         '/ws/subscribe/c2',
       );
-      await onB.openAll('/ws/three', '/ws/room/r1');
-      await waitForSubscribers(observer, channel('room:r1'), 2);
+      await onB.openAll('/ws/three', '/ws/room/r1', ...rooms.map((room) => `/ws/room/${room}`));
+      await observer.waitForSubscribers(channel('room:r1'), 2);
+      for (const room of rooms) await observer.waitForSubscribers(channel(`room:${room}`), 2);
 
-      for (const instance of [instanceIdOf(a), instanceIdOf(b)]) {
-        expect(await connectionNamesOf(observer, instance)).toEqual([
-          `switchboard-${instance}-pub`,
-          `switchboard-${instance}-sub`,
-        ]);
+      const instances = [instanceIdOf(a), instanceIdOf(b)];
+      const before = await Promise.all(instances.map((id) => observer.connectionNamesOf(id)));
+      if (kind === 'single') {
+        expect(before).toEqual(
+          instances.map((id) => [`switchboard-${id}-pub`, `switchboard-${id}-sub`]),
+        );
+      } else {
+        // On each primary one command connection and one sharded subscriber (ioredis names
+        // it), on the replicas none: connections bounded by the shards, not the channels.
+        const shards = await redis().shards();
+        for (const id of instances) {
+          const used = (await observer.connectionNamesByNode(id)).filter((names) => names.length);
+          expect(used).toEqual(
+            Array.from({ length: shards }, () => [
+              `ioredis-cluster(ssubscriber):switchboard-${id}`,
+              `switchboard-${id}`,
+            ]),
+          );
+        }
       }
+
+      // Many more channels, on every server: not one more connection.
+      const more = await roomsOnEveryShard('more', 30);
+      await onA.openAll(...more.map((room) => `/ws/room/${room}`));
+      await onB.openAll(...more.map((room) => `/ws/room/${room}`));
+      for (const room of more) await observer.waitForSubscribers(channel(`room:${room}`), 2);
+      const after = await Promise.all(instances.map((id) => observer.connectionNamesOf(id)));
+      expect(after).toEqual(before);
     });
 
     it('subscribes prefix + topic for the first local member and unsubscribes after the last', async () => {
       const topic = channel('room:first-last');
-      expect(await subscriberCount(observer, topic)).toBe(0);
+      expect(await observer.subscriberCount(topic)).toBe(0);
 
       const [first, second] = await onA.openAll('/ws/room/first-last', '/ws/room/first-last');
-      await waitForSubscribers(observer, topic, 1);
+      await observer.waitForSubscribers(topic, 1);
       await onB.open('/ws/room/first-last');
       // Exactly 2: the second member on A did not subscribe A's connection again.
-      await waitForSubscribers(observer, topic, 2);
+      await observer.waitForSubscribers(topic, 2);
       await waitForChannels([topic]);
 
       const connections = a.app.get(ConnectionRegistry);
       await first.close();
       await waitForValue(() => connections.size, 1, 'the connections on A');
-      // A marker subscription on A's subscriber connection: once Redis has it, any UNSUBSCRIBE
-      // that A sent when `first` left has been handled too.
-      await onA.open('/ws/room/marker');
-      await waitForSubscribers(observer, channel('room:marker'), 1);
-      expect(await subscriberCount(observer, topic)).toBe(2);
+      // A marker subscription on A's subscriber connection of the topic's server (on a
+      // cluster, its shard's): once Redis has it, any UNSUBSCRIBE that A sent when `first`
+      // left has been handled too.
+      const marker = await roomBeside(topic, 'marker');
+      await onA.open(`/ws/room/${marker}`);
+      await observer.waitForSubscribers(channel(`room:${marker}`), 1);
+      expect(await observer.subscriberCount(topic)).toBe(2);
 
       await second.close();
-      await waitForSubscribers(observer, topic, 1);
-      await waitForChannels([channel('room:marker'), topic].sort());
+      await observer.waitForSubscribers(topic, 1);
+      await waitForChannels([channel(`room:${marker}`), topic].sort());
     });
   });
 
@@ -120,7 +158,7 @@ describeWithRedis('two instances on one Redis', (redis) => {
       const alice = await onA.open('/ws/alice');
       const carol = await onA.open('/ws/carol');
       const bob = await onB.open('/ws/bob');
-      await waitForSubscribers(observer, channel('chat'), 2);
+      await observer.waitForSubscribers(channel('chat'), 2);
 
       alice.send('one');
       for (const client of [alice, carol, bob]) {
@@ -149,8 +187,8 @@ describeWithRedis('two instances on one Redis', (redis) => {
     it('rooms: reach the other members on both instances, never the sender or another room', async () => {
       const [a1, a2] = await onA.openAll('/ws/room/r1', '/ws/room/r2');
       const [b1, b2, b3] = await onB.openAll('/ws/room/r1', '/ws/room/r1', '/ws/room/r2');
-      await waitForSubscribers(observer, channel('room:r1'), 2);
-      await waitForSubscribers(observer, channel('room:r2'), 2);
+      await observer.waitForSubscribers(channel('room:r1'), 2);
+      await observer.waitForSubscribers(channel('room:r2'), 2);
 
       a1.send('r1 from A');
       expect(await b1.nextText()).toBe('r1 from A');
@@ -176,7 +214,7 @@ describeWithRedis('two instances on one Redis', (redis) => {
     it('rooms with non-ASCII ids: one Redis channel for the NFC and the decomposed spelling', async () => {
       const onFirst = await onA.open('/ws/room/caf%C3%A9');
       const onSecond = await onB.open('/ws/room/cafe%CC%81');
-      await waitForSubscribers(observer, channel('room:café'), 2);
+      await observer.waitForSubscribers(channel('room:café'), 2);
       await waitForChannels([channel('room:café')]);
 
       onFirst.send('from A');
@@ -188,7 +226,7 @@ describeWithRedis('two instances on one Redis', (redis) => {
     it("keeps each sender's order at every recipient on both instances", async () => {
       const [a1, a2] = await onA.openAll('/ws/room/order', '/ws/room/order');
       const [b1, b2] = await onB.openAll('/ws/room/order', '/ws/room/order');
-      await waitForSubscribers(observer, channel('room:order'), 2);
+      await observer.waitForSubscribers(channel('room:order'), 2);
       const count = 200;
       const fromA = Array.from({ length: count }, (_, i) => `a-${i}`);
       const fromB = Array.from({ length: count }, (_, i) => `b-${i}`);
@@ -225,7 +263,7 @@ describeWithRedis('two instances on one Redis', (redis) => {
           id,
         });
       }
-      await waitForSubscribers(observer, channel('channel:news'), 2);
+      await observer.waitForSubscribers(channel('channel:news'), 2);
       const message = (value: unknown, offset: number) => ({
         type: 'message',
         data: { channel: 'news', message: value, offset },

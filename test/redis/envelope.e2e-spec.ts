@@ -2,18 +2,23 @@ import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { RedisBus } from '../../src/bus/redis-bus';
 import type { RunningApp } from '../support/app';
-import { describeWithRedis, inspector, uniquePrefix, waitForSubscribers } from '../support/redis';
+import {
+  channelsUnder,
+  describeWithRedis,
+  inspector,
+  uniquePrefix,
+  waitForSubscribers,
+} from '../support/redis';
 import { TestClients } from '../support/ws-client';
 import {
   busOf,
   expectDistinctInstances,
-  channelsUnder,
   httpStatus,
   instanceIdOf,
   redisEnv,
   startInstances,
   waitForReadiness,
-} from './cluster';
+} from './instances';
 
 /**
  * What the instances write to Redis, and what they do with what they read there: a versioned

@@ -4,7 +4,7 @@ import type { RunningApp } from '../support/app';
 import { scrape, waitForSample } from '../support/metrics';
 import { describeWithRedis, inspector, uniquePrefix, waitForSubscribers } from '../support/redis';
 import { TestClients } from '../support/ws-client';
-import { expectDistinctInstances, redisEnv, startInstances, waitForReadiness } from './cluster';
+import { expectDistinctInstances, redisEnv, startInstances, waitForReadiness } from './instances';
 
 const BUS_SECRET = 'e2e-bus-secret-0123456789abcdef0123';
 const REJECTED = 'switchboard_bus_rejected_total';

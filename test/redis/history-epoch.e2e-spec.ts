@@ -4,7 +4,7 @@ import { RedisBus } from '../../src/bus/redis-bus';
 import { SystemClock } from '../../src/common/clock';
 import { RedisChannelHistory } from '../../src/history/redis-channel-history';
 import { describeWithRedis, RedisServer, uniquePrefix } from '../support/redis';
-import { waitUntil } from './cluster';
+import { waitUntil } from '../support/wait';
 
 /**
  * A replica promoted after its primary died may lack the primary's last publications: the

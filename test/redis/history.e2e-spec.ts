@@ -2,19 +2,20 @@ import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
 import { startApp } from '../support/app';
 import { HistoryClient } from '../support/history-client';
-import { describeWithRedis, inspector, uniquePrefix, type RedisServer } from '../support/redis';
+import { uniquePrefix } from '../support/redis';
+import { describeWithEachRedis } from '../support/redis-deployment';
 import { TestClients } from '../support/ws-client';
-import { instanceIdOf, redisEnv, waitForReadiness } from './cluster';
+import { instanceIdOf, redisEnv, waitForReadiness } from './instances';
 import { useTwoInstances } from './two-instances';
 
 /** Offsets `from`+1 … `to`. */
 const range = (from: number, to: number) =>
   Array.from({ length: Math.max(to - from, 0) }, (_, i) => from + 1 + i);
 
-describeWithRedis('channel history on Redis, two instances', (redis) => {
+describeWithEachRedis('channel history on Redis, two instances', (redis) => {
   const HISTORY_SIZE = 20;
   const { onA, onB, open } = useTwoInstances(() => ({
-    ...redisEnv(redis().url, uniquePrefix()),
+    ...redisEnv(redis().address, uniquePrefix()),
     HISTORY_SIZE: String(HISTORY_SIZE),
     BUS_SECRET: 'x'.repeat(32),
   }));
@@ -129,16 +130,11 @@ describeWithRedis('channel history on Redis, two instances', (redis) => {
   }, 60_000);
 });
 
-describeWithRedis(
+describeWithEachRedis(
   'channel history when Redis stalls or loses its data',
   (redis) => {
-    const instances = useTwoInstances(() => redisEnv(redis().url, uniquePrefix()));
+    const instances = useTwoInstances(() => redisEnv(redis().address, uniquePrefix()));
     const { onA, onB, open } = instances;
-    const server = (): RedisServer => {
-      const own = redis().server;
-      if (!own) throw new Error('This suite runs on a redis-server of its own');
-      return own;
-    };
 
     it('loses no acknowledged publication when Redis is frozen for 3 s mid-traffic, and refuses the others', async () => {
       const channel = 'frozen';
@@ -158,10 +154,10 @@ describeWithRedis(
       })();
       try {
         await subB.readUntil(() => subB.deliveries.length >= 10, 5000);
-        server().pause();
+        redis().pause();
         await new Promise((resolve) => setTimeout(resolve, 3000));
       } finally {
-        server().resume();
+        redis().resume();
       }
       await waitForReadiness(instances.a(), 200, 5000);
       await waitForReadiness(instances.b(), 200, 5000);
@@ -190,25 +186,25 @@ describeWithRedis(
       const channel = 'cut';
       const [subB, publisher] = await Promise.all([open(onB), open(onA)]);
       const { offset: start } = await subB.subscribe(channel);
-      const observer = inspector(redis().url);
       const acknowledged: number[] = [];
       for (let n = 0; n < 5; n++) {
         const ack = await publisher.publish(channel, n);
         if ('offset' in ack) acknowledged.push(ack.offset);
       }
-      // Redis cuts B's subscriber (as for its output buffer limit); A publishes on meanwhile.
-      const name = `switchboard-${instanceIdOf(instances.b())}-sub`;
-      const list = (await observer.call('CLIENT', 'LIST')) as string;
-      const id = /id=(\d+) .*name=(\S*)/.exec(
-        list.split('\n').find((line) => line.includes(`name=${name}`)) ?? '',
-      )?.[1];
-      expect(id).toBeDefined();
-      await observer.call('CLIENT', 'KILL', 'ID', id!);
+      // Redis cuts B's subscriber (as for its output buffer limit; on a cluster, the one of
+      // each shard); A publishes on meanwhile.
+      const b = instanceIdOf(instances.b());
+      const observer = redis().observe();
+      try {
+        const cut = await observer.killConnections((name) => redis().isSubscriberOf(b, name));
+        expect(cut).toBeGreaterThan(0);
+      } finally {
+        observer.disconnect();
+      }
       for (let n = 5; n < 25; n++) {
         const ack = await publisher.publish(channel, n);
         if ('offset' in ack) acknowledged.push(ack.offset);
       }
-      observer.disconnect();
       const last = acknowledged.at(-1)!;
       await subB.readUntil(() => subB.deliveries.at(-1)?.offset === last, 5000);
       expect(subB.deliveries.map((d) => d.offset)).toEqual(range(start, last));
@@ -220,7 +216,7 @@ describeWithRedis(
       const [subscriber, publisher] = await Promise.all([open(onA), open(onA)]);
       await subscriber.subscribe(channel);
       const text = await onA.open(`/ws/subscribe/${channel}`);
-      await server().kill();
+      await redis().kill();
       try {
         await waitForReadiness(instances.a(), 503, 3000);
         const startedAt = Date.now();
@@ -236,18 +232,18 @@ describeWithRedis(
         r1.send('still here');
         expect(await r2.nextText()).toBe('still here');
       } finally {
-        await server().restart();
+        await redis().restart();
       }
       await waitForReadiness(instances.a(), 200, 5000);
       await waitForReadiness(instances.b(), 200, 5000);
     }, 20_000);
 
     it('warns at boot when Redis may evict history keys', async () => {
-      const observer = inspector(redis().url);
+      const observer = redis().observe();
       const warn = jest.spyOn(Logger.prototype, 'warn');
       try {
-        await observer.config('SET', 'maxmemory-policy', 'allkeys-lru');
-        const extra = await startApp(redisEnv(redis().url, uniquePrefix()));
+        await observer.configSet('maxmemory-policy', 'allkeys-lru');
+        const extra = await startApp(redisEnv(redis().address, uniquePrefix()));
         try {
           await waitForReadiness(extra, 200, 5000);
           const warned = () =>
@@ -264,7 +260,7 @@ describeWithRedis(
         }
       } finally {
         warn.mockRestore();
-        await observer.config('SET', 'maxmemory-policy', 'noeviction');
+        await observer.configSet('maxmemory-policy', 'noeviction');
         observer.disconnect();
       }
     });
@@ -276,8 +272,8 @@ describeWithRedis(
       for (const n of [1, 2, 3]) await publisher.publish(channel, n);
       await subscriber.readUntil(() => subscriber.deliveries.length === 3);
 
-      await server().kill();
-      await server().restart();
+      await redis().kill();
+      await redis().restart();
       await waitForReadiness(instances.a(), 200, 5000);
       await waitForReadiness(instances.b(), 200, 5000);
       await subscriber.readUntil(() => subscriber.ended.length === 1, 5000);

@@ -1,27 +1,19 @@
 import { Logger } from '@nestjs/common';
-import type Redis from 'ioredis';
 import type { RunningApp } from '../support/app';
 import { startApp } from '../support/app';
-import {
-  describeWithRedis,
-  inspector,
-  subscriberCount,
-  uniquePrefix,
-  waitForSubscribers,
-  type RedisServer,
-} from '../support/redis';
+import { uniquePrefix } from '../support/redis';
+import { describeWithEachRedis, type RedisObserver } from '../support/redis-deployment';
+import { waitUntil } from '../support/wait';
 import { TestClients, type TestClient } from '../support/ws-client';
 import {
   busOf,
   expectDistinctInstances,
-  connectionNamesOf,
   httpStatus,
   instanceIdOf,
   redisEnv,
   startInstances,
   waitForReadiness,
-  waitUntil,
-} from './cluster';
+} from './instances';
 
 /** Contract: /ready turns 503 this soon after Redis goes away... */
 const NOT_READY_WITHIN_MS = 3000;
@@ -31,26 +23,22 @@ const RESUMED_WITHIN_MS = 5000;
 const OUTAGE_MS = 2500;
 
 /**
- * Redis going away and coming back, on a redis-server this file owns (killed by pid with
- * SIGKILL, restarted on the same port), while two instances carry traffic.
+ * Redis going away and coming back while two instances carry traffic: a redis-server this file
+ * owns, or every node of a Redis Cluster, killed by pid with SIGKILL (restarted on the same
+ * ports, empty) or frozen with SIGSTOP.
  */
-describeWithRedis(
+describeWithEachRedis(
   'Redis outage',
   (redis) => {
     const prefix = uniquePrefix();
     let a: RunningApp;
     let b: RunningApp;
-    let observer: Redis;
+    let observer: RedisObserver;
     const onA = new TestClients(() => a.wsUrl);
     const onB = new TestClients(() => b.wsUrl);
     let warn: jest.SpyInstance;
     let log: jest.SpyInstance;
-    const channel = (topic: string) => prefix + topic;
-    const server = (): RedisServer => {
-      const own = redis().server;
-      if (!own) throw new Error('This suite runs on a redis-server of its own');
-      return own;
-    };
+    const channel = (topic: string) => redis().channel(prefix, topic);
 
     /** Lines a RedisBus logged through `spy` that start with `start`. */
     const busLines = (spy: jest.SpyInstance, start: string): string[] =>
@@ -62,9 +50,9 @@ describeWithRedis(
     beforeAll(async () => {
       warn = jest.spyOn(Logger.prototype, 'warn');
       log = jest.spyOn(Logger.prototype, 'log');
-      [a, b] = await startInstances(2, redisEnv(redis().url, prefix));
+      [a, b] = await startInstances(2, redisEnv(redis().address, prefix));
       expectDistinctInstances(a, b);
-      observer = inspector(redis().url);
+      observer = redis().observe();
       await Promise.all([waitForReadiness(a, 200, 5000), waitForReadiness(b, 200, 5000)]);
     });
 
@@ -78,11 +66,17 @@ describeWithRedis(
       jest.restoreAllMocks();
     });
 
+    it('boots on a reachable Redis without a warning or a "restored" line', () => {
+      // Both instances are ready (beforeAll): their link came up once, never seen as lost.
+      expect(busLines(warn, '')).toEqual([]);
+      expect(busLines(log, 'Redis connection restored')).toEqual([]);
+    });
+
     it('keeps local delivery, answers 503 within 3 s, counts drops, and resumes within 5 s of Redis returning', async () => {
       const [a1, a2] = await onA.openAll('/ws/room/live', '/ws/room/live');
       const [b1, bLeaving] = await onB.openAll('/ws/room/live', '/ws/room/left-during-outage');
-      await waitForSubscribers(observer, channel('room:live'), 2);
-      await waitForSubscribers(observer, channel('room:left-during-outage'), 1);
+      await observer.waitForSubscribers(channel('room:live'), 2);
+      await observer.waitForSubscribers(channel('room:left-during-outage'), 1);
 
       // a1 talks to room "live" throughout: m0, m1, … every 5 ms.
       let sent = 0;
@@ -93,9 +87,10 @@ describeWithRedis(
         await readUntil(b1, b1Got, (text) => text === 'm5');
         const droppedBefore = busOf(a).dropped;
         const warningsBefore = busLines(warn, '').length;
+        const restoredBefore = busLines(log, 'Redis connection restored').length;
 
         const killedAt = Date.now();
-        await server().kill();
+        await redis().kill();
         await waitForReadiness(a, 503, NOT_READY_WITHIN_MS);
         const notReadyAfterMs = Date.now() - killedAt;
         await waitForReadiness(b, 503, NOT_READY_WITHIN_MS - notReadyAfterMs);
@@ -115,15 +110,15 @@ describeWithRedis(
         const [bJoining] = await onB.openAll('/ws/room/joined-during-outage');
 
         const sentBeforeRestart = sent;
+        // Back once it serves again (a cluster: healthy, its nodes having formed it again).
+        await redis().restart();
         const restartedAt = Date.now();
-        await server().restart();
         const sentAfterRestart = sent;
         await readUntil(b1, b1Got, (text) => Number(text.slice(1)) >= sentAfterRestart);
         const resumedAfterMs = Date.now() - restartedAt;
         await waitForReadiness(a, 200, RESUMED_WITHIN_MS - (Date.now() - restartedAt));
         await waitForReadiness(b, 200, RESUMED_WITHIN_MS - (Date.now() - restartedAt));
-        await waitForSubscribers(
-          observer,
+        await observer.waitForSubscribers(
           channel('room:joined-during-outage'),
           2,
           RESUMED_WITHIN_MS - (Date.now() - restartedAt),
@@ -131,7 +126,7 @@ describeWithRedis(
         aJoining.send('joined while Redis was away');
         expect(await bJoining.nextText()).toBe('joined while Redis was away');
         // Left while Redis was away: not resubscribed.
-        expect(await subscriberCount(observer, channel('room:left-during-outage'))).toBe(0);
+        expect(await observer.subscriberCount(channel('room:left-during-outage'))).toBe(0);
         expect(resumedAfterMs).toBeLessThan(RESUMED_WITHIN_MS);
 
         clearInterval(pump);
@@ -155,7 +150,7 @@ describeWithRedis(
         expect(outageWarnings.every((line) => line.startsWith('Lost the Redis connection'))).toBe(
           true,
         );
-        expect(busLines(log, 'Redis connection restored')).toHaveLength(2);
+        expect(busLines(log, 'Redis connection restored').slice(restoredBefore)).toHaveLength(2);
 
         console.info(
           `Redis outage timings: /ready 503 ${notReadyAfterMs} ms after the kill; ` +
@@ -169,34 +164,37 @@ describeWithRedis(
     it('notices a frozen Redis within 3 s and recovers when it runs again', async () => {
       const [a1] = await onA.openAll('/ws/room/frozen');
       const [b1] = await onB.openAll('/ws/room/frozen');
-      await waitForSubscribers(observer, channel('room:frozen'), 2);
+      await observer.waitForSubscribers(channel('room:frozen'), 2);
+
+      const instances = [a, b].map(instanceIdOf);
+      const connected = await Promise.all(instances.map((id) => observer.connectionNamesOf(id)));
 
       // SIGSTOP: the sockets stay open and nothing answers, as in a network partition. Only the
       // bus's own heartbeat can tell.
       const frozenAt = Date.now();
-      server().pause();
+      redis().pause();
       try {
         await waitForReadiness(a, 503, NOT_READY_WITHIN_MS);
         const notReadyAfterMs = Date.now() - frozenAt;
         await waitForReadiness(b, 503, NOT_READY_WITHIN_MS - notReadyAfterMs);
         console.info(`Frozen Redis: /ready 503 ${notReadyAfterMs} ms after SIGSTOP`);
       } finally {
-        server().resume();
+        redis().resume();
       }
       const resumedAt = Date.now();
       await waitForReadiness(a, 200, RESUMED_WITHIN_MS);
       await waitForReadiness(b, 200, RESUMED_WITHIN_MS - (Date.now() - resumedAt));
-      // The frozen connections are gone and each instance has its new pair subscribed.
-      for (const instance of [a, b].map(instanceIdOf)) {
+      // The frozen connections are gone: each instance has the connections it had (one
+      // publisher and one subscriber on one Redis), and the channel subscribed.
+      for (const [i, instance] of instances.entries()) {
         await waitUntil(
-          () => connectionNamesOf(observer, instance),
-          (names) => names.length === 2,
-          `one publisher and one subscriber of ${instance}`,
+          () => observer.connectionNamesOf(instance),
+          (names) => names.join() === connected[i].join(),
+          `the connections of ${instance} to be ${connected[i].join()} again`,
           RESUMED_WITHIN_MS - (Date.now() - resumedAt),
         );
       }
-      await waitForSubscribers(
-        observer,
+      await observer.waitForSubscribers(
         channel('room:frozen'),
         2,
         RESUMED_WITHIN_MS - (Date.now() - resumedAt),
@@ -206,11 +204,11 @@ describeWithRedis(
     });
 
     it('boots without Redis, delivers locally, connects once Redis appears, and closes at once while it is away', async () => {
-      await server().kill();
+      await redis().kill();
       const alonePrefix = uniquePrefix();
       const warningsBefore = busLines(warn, 'Cannot reach Redis').length;
       const bootedAt = Date.now();
-      const lonely = await startApp(redisEnv(redis().url, alonePrefix));
+      const lonely = await startApp(redisEnv(redis().address, alonePrefix));
       let closed = false;
       const clients = new TestClients(() => lonely.wsUrl);
       try {
@@ -223,12 +221,11 @@ describeWithRedis(
         expect(await second.nextText()).toBe('before Redis');
         expect(busOf(lonely).dropped).toBeGreaterThan(0);
 
-        await server().restart();
+        await redis().restart();
         const restartedAt = Date.now();
         await waitForReadiness(lonely, 200, RESUMED_WITHIN_MS);
         // The room joined before Redis was reachable is subscribed now.
-        await waitForSubscribers(
-          observer,
+        await observer.waitForSubscribers(
           `${alonePrefix}room:early`,
           1,
           RESUMED_WITHIN_MS - (Date.now() - restartedAt),
@@ -236,7 +233,7 @@ describeWithRedis(
         expect(busLines(warn, 'Cannot reach Redis').length - warningsBefore).toBe(1);
 
         await clients.closeAll();
-        await server().kill();
+        await redis().kill();
         await waitForReadiness(lonely, 503, NOT_READY_WITHIN_MS);
         const closingAt = Date.now();
         await lonely.close();
@@ -245,7 +242,7 @@ describeWithRedis(
       } finally {
         await clients.closeAll();
         if (!closed) await lonely.close();
-        if (server().pid === undefined) await server().restart();
+        if (redis().down) await redis().restart();
       }
     });
   },

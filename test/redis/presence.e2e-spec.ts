@@ -3,11 +3,12 @@ import { SystemClock } from '../../src/common/clock';
 import type { Environment } from '../../src/config/load-config';
 import { PresenceService } from '../../src/presence/presence.service';
 import { nextJson, sendRequest, type JsonFrame } from '../support/json-client';
-import { describeWithRedis, inspector, uniquePrefix } from '../support/redis';
+import { uniquePrefix } from '../support/redis';
+import { describeWithEachRedis } from '../support/redis-deployment';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 import { waitForValue } from '../support/wait';
 import { TestClient } from '../support/ws-client';
-import { redisEnv } from './cluster';
+import { redisEnv } from './instances';
 import { useTwoInstances } from './two-instances';
 
 const JWT_SECRET = 'redis-presence-jwt-secret';
@@ -44,10 +45,10 @@ async function diffsUntil(
   return seen;
 }
 
-describeWithRedis('presence on Redis, two instances', (redis) => {
+describeWithEachRedis('presence on Redis, two instances', (redis) => {
   const prefix = uniquePrefix();
   const instances = useTwoInstances((): Environment => ({
-    ...redisEnv(redis().url, prefix),
+    ...redisEnv(redis().address, prefix),
     BUS_SECRET,
     JWT_SECRET,
     HISTORY_SIZE: '0',
@@ -80,7 +81,7 @@ describeWithRedis('presence on Redis, two instances', (redis) => {
   });
 
   it('frees the Redis keys and the local state when a channel empties', async () => {
-    const check = inspector(redis().url);
+    const check = redis().observe();
     try {
       const a = await open('onA', 'x');
       const b = await open('onB', 'y');
@@ -108,7 +109,7 @@ describeWithRedis('presence on Redis, two instances', (redis) => {
   });
 });
 
-describeWithRedis('presence after an instance is killed (SIGKILL)', (redis) => {
+describeWithEachRedis('presence after an instance is killed (SIGKILL)', (redis) => {
   const TTL_SECONDS = 3;
   let survivor: ServerProcess | undefined;
   let victim: ServerProcess | undefined;
@@ -123,7 +124,7 @@ describeWithRedis('presence after an instance is killed (SIGKILL)', (redis) => {
 
   it(`removes the dead instance's members and sends their leaves within PRESENCE_TTL_SECONDS=${TTL_SECONDS}`, async () => {
     const env = {
-      ...redisEnv(redis().url, uniquePrefix()),
+      ...redisEnv(redis().address, uniquePrefix()),
       BUS_SECRET,
       JWT_SECRET,
       HISTORY_SIZE: '0',

@@ -4,7 +4,7 @@ import { RedisBus } from '../../src/bus/redis-bus';
 import type { Environment } from '../../src/config/load-config';
 import { startApp, useApp, type RunningApp } from '../support/app';
 import { describeWithRedis, freePort, uniquePrefix } from '../support/redis';
-import { busOf, redisEnv, waitForReadiness } from './cluster';
+import { busOf, redisEnv, waitForReadiness } from './instances';
 
 /** GET /ready reports whether the bus reaches the other instances; GET /health never changes. */
 describe('GET /ready and the bus each configuration gets', () => {

@@ -5,6 +5,7 @@ import { HistoryClient } from '../support/history-client';
 import { envelope } from '../support/json-client';
 import { uniquePrefix } from '../support/redis';
 import { describeWithRedisCluster } from '../support/redis-cluster';
+import { waitUntil } from '../support/wait';
 import { TestClients } from '../support/ws-client';
 import {
   busOf,
@@ -12,8 +13,7 @@ import {
   instanceIdOf,
   startInstances,
   waitForReadiness,
-  waitUntil,
-} from './cluster';
+} from './instances';
 
 const ADMIN = 'cluster-admin-0123456789';
 

@@ -5,7 +5,7 @@ import type { RunningApp } from '../support/app';
 import { scrape, waitForSample } from '../support/metrics';
 import { describeWithRedis, inspector, uniquePrefix, waitForSubscribers } from '../support/redis';
 import { TestClients } from '../support/ws-client';
-import { redisEnv, startInstances, waitForReadiness } from './cluster';
+import { redisEnv, startInstances, waitForReadiness } from './instances';
 
 const COMMAND_ERRORS = 'switchboard_bus_command_errors_total';
 const DISCONNECTS = 'switchboard_bus_subscriber_disconnects_total';

@@ -2,7 +2,7 @@ import type { Environment } from '../../src/config/load-config';
 import type { RunningApp } from '../support/app';
 import { HistoryClient } from '../support/history-client';
 import { TestClients } from '../support/ws-client';
-import { expectDistinctInstances, startInstances, waitForReadiness } from './cluster';
+import { expectDistinctInstances, startInstances, waitForReadiness } from './instances';
 
 /** Two ready instances for the enclosing describe, with their /ws/json clients. */
 export function useTwoInstances(env: () => Environment) {

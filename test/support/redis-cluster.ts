@@ -49,14 +49,19 @@ export class RedisClusterServer {
   /** Starts six nodes, creates the cluster and waits until it is healthy. */
   static async start(): Promise<RedisClusterServer> {
     const directory = mkdtempSync(join(tmpdir(), 'switchboard-cluster-'));
-    const ports: number[] = [];
-    // freePort answers a port free now: six in a row must differ.
-    while (ports.length < PRIMARIES * 2) {
+    // A client port and a cluster bus port per node, all free now (freePort answers one free
+    // at the time of the call, so the twelve must differ). The bus port is chosen too: Redis's
+    // default, port + 10000, may be taken, or above 65535 for a port above 55535.
+    const free: number[] = [];
+    while (free.length < PRIMARIES * 4) {
       const port = await freePort();
-      if (!ports.includes(port)) ports.push(port);
+      if (!free.includes(port)) free.push(port);
     }
+    const ports = free.slice(0, PRIMARIES * 2);
     const started = await Promise.allSettled(
-      ports.map((port) => RedisServer.start(port, nodeArgs(directory, port))),
+      ports.map((port, i) =>
+        RedisServer.start(port, nodeArgs(directory, port, free[PRIMARIES * 2 + i])),
+      ),
     );
     const nodes = started.flatMap((result) =>
       result.status === 'fulfilled' ? [result.value] : [],
@@ -181,10 +186,12 @@ function describeRoles(topology: readonly ClusterNodeInfo[]): string {
     .join(' ');
 }
 
-function nodeArgs(directory: string, port: number): string[] {
+function nodeArgs(directory: string, port: number, busPort: number): string[] {
   return [
     '--cluster-enabled',
     'yes',
+    '--cluster-port',
+    String(busPort),
     '--cluster-config-file',
     `nodes-${port}.conf`,
     '--cluster-node-timeout',
@@ -277,9 +284,18 @@ function hasRedisCli(): boolean {
 }
 
 /**
- * `describe` for suites that need a real Redis Cluster of their own: started in the suite's
- * first beforeAll, stopped after its last afterAll. Without `redis-server` and `redis-cli` on
- * PATH the suite is skipped with a warning, except under CI=true, where it fails.
+ * The cluster of the test file under way (jest loads this module once per file): started by the
+ * first suite that needs it, shared by its later ones, stopped after the file's last test.
+ */
+let fileCluster: Promise<RedisClusterServer> | undefined;
+let stopRegistered = false;
+
+/**
+ * `describe` for suites that need a real Redis Cluster: one per test file, started in the
+ * first such suite's beforeAll (a cluster takes seconds to form), shared by the file's other
+ * suites, and stopped after the file's last test. Each suite starts on a healthy cluster. Call
+ * it at the top level of a file. Without `redis-server` and `redis-cli` on PATH the suite is
+ * skipped with a warning, except under CI=true, where it fails.
  */
 export function describeWithRedisCluster(
   name: string,
@@ -302,14 +318,22 @@ export function describeWithRedisCluster(
     describe.skip(name, () => body(unavailable));
     return;
   }
+  if (!stopRegistered) {
+    stopRegistered = true;
+    // At the top level of the file: runs after its last test, whichever suite that is.
+    afterAll(async () => {
+      const started = fileCluster;
+      fileCluster = undefined;
+      await (await started?.catch(() => undefined))?.stop();
+    });
+  }
   describe(name, () => {
     let current: RedisClusterServer | undefined;
     beforeAll(async () => {
-      current = await RedisClusterServer.start();
+      fileCluster ??= RedisClusterServer.start();
+      current = await fileCluster;
+      await current.waitUntilHealthy();
     }, CREATE_TIMEOUT_MS + HEALTHY_TIMEOUT_MS);
-    afterAll(async () => {
-      await current?.stop();
-    });
     describe('on a Redis Cluster of its own (3 primaries, 1 replica each)', () =>
       body(() => {
         if (!current) throw new Error('The cluster is not started yet: use it from beforeAll on');

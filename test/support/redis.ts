@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import Redis from 'ioredis';
+import { waitUntil } from './wait';
 
 /**
  * Redis for the integration tests. A suite gets its Redis from REDIS_URL when set, or starts a
@@ -282,9 +283,19 @@ export function inspector(url: string): Redis {
   return client;
 }
 
-/** Number of connections subscribed to `channel`, as Redis counts them. */
-export async function subscriberCount(client: Redis, channel: string): Promise<number> {
-  const reply = (await client.call('PUBSUB', 'NUMSUB', channel)) as [string, number | string];
+/**
+ * Number of connections subscribed to `channel` on this server, as it counts them: classic
+ * subscriptions, or with `sharded` those of SSUBSCRIBE (a cluster node counts only its own).
+ */
+export async function subscriberCount(
+  client: Redis,
+  channel: string,
+  sharded = false,
+): Promise<number> {
+  const reply = (await client.call('PUBSUB', sharded ? 'SHARDNUMSUB' : 'NUMSUB', channel)) as [
+    string,
+    number | string,
+  ];
   return Number(reply[1]);
 }
 
@@ -298,16 +309,41 @@ export async function waitForSubscribers(
   count: number,
   timeoutMs = 2000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let seen = await subscriberCount(client, channel);
-  while (seen !== count) {
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `Timed out after ${timeoutMs} ms waiting for ${count} subscriber(s) on ${channel}; ` +
-          `there are ${seen}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    seen = await subscriberCount(client, channel);
-  }
+  await waitUntil(
+    () => subscriberCount(client, channel),
+    (seen) => seen === count,
+    `${count} subscriber(s) on ${channel}`,
+    timeoutMs,
+  );
+}
+
+/** Channels with at least one subscriber under `prefix` on this server, sorted. */
+export async function channelsUnder(
+  client: Redis,
+  prefix: string,
+  sharded = false,
+): Promise<string[]> {
+  const listed = await client.call('PUBSUB', sharded ? 'SHARDCHANNELS' : 'CHANNELS', `${prefix}*`);
+  return (listed as string[]).map(String).sort();
+}
+
+/**
+ * Names of the connections an instance holds open to this server, sorted: named
+ * `switchboard-<its id>` or `switchboard-<its id>-<role>`, alone or after the component prefix
+ * ioredis gives a cluster's connections (`ioredis-cluster(ssubscriber):…`). The short-lived
+ * connection an ioredis Cluster opens to re-read the slots (`ioredis-cluster(refresher):…`)
+ * is left out: it comes and goes every refresh interval.
+ */
+export async function connectionNamesOf(client: Redis, instance: string): Promise<string[]> {
+  const own = `switchboard-${instance}`;
+  const list = (await client.call('CLIENT', 'LIST')) as string;
+  return list
+    .split('\n')
+    .map((line) => /(?:^| )name=(\S*)/.exec(line)?.[1] ?? '')
+    .filter((name) => !name.startsWith('ioredis-cluster(refresher)'))
+    .filter((name) => {
+      const base = name.replace(/^ioredis-cluster\([a-z]+\):/, '');
+      return base === own || base.startsWith(`${own}-`);
+    })
+    .sort();
 }

@@ -53,3 +53,27 @@ export async function waitForValue<T>(
     value = read();
   }
 }
+
+/**
+ * Polls `read` every 10 ms until `done` accepts its value, for state only an outside system
+ * (Redis) can report, with no event to await. Rejects after `timeoutMs`, showing the last value.
+ */
+export async function waitUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+  timeoutMs = WAIT_MS,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value)) {
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `Timed out after ${timeoutMs} ms waiting for ${what}; last saw ${JSON.stringify(value)}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    value = await read();
+  }
+  return value;
+}

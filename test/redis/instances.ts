@@ -1,18 +1,21 @@
 import { get } from 'node:http';
-import type Redis from 'ioredis';
 import { Bus } from '../../src/bus/bus';
 import type { Environment } from '../../src/config/load-config';
 import { InstanceId } from '../../src/common/instance-id';
 import { startApp, type RunningApp } from '../support/app';
 
 /**
- * Helpers shared by the Redis suites: instances of the real app on one Redis, their readiness,
- * and what Redis sees of them.
+ * Helpers shared by the Redis suites: instances of the real app on one Redis (or one Redis
+ * Cluster) and their readiness. What Redis sees of them: test/support/redis.ts.
  */
 
-/** The environment of an instance on `url` under `prefix`, with rate limiting out of the way. */
-export function redisEnv(url: string, prefix: string): Environment {
-  return { REDIS_URL: url, REDIS_PREFIX: prefix, RATE_LIMIT_MAX: '1000000' };
+/**
+ * The environment of an instance under `prefix`, with rate limiting out of the way, on the Redis
+ * at `where`: a REDIS_URL, or the address of a RedisDeployment (REDIS_URL or REDIS_CLUSTER_NODES).
+ */
+export function redisEnv(where: string | Environment, prefix: string): Environment {
+  const address = typeof where === 'string' ? { REDIS_URL: where } : where;
+  return { ...address, REDIS_PREFIX: prefix, RATE_LIMIT_MAX: '1000000' };
 }
 
 /** Boots `count` instances with the same environment, as a deployment would. */
@@ -82,42 +85,32 @@ export async function waitForReadiness(
   return Date.now() - started;
 }
 
+/** Every change of what GET /ready answered, with when it was first seen (0: no answer). */
+export interface ReadinessLog {
+  readonly changes: readonly { readonly at: number; readonly status: number }[];
+  /** Stops polling; resolves once the last poll is over. */
+  stop(): Promise<void>;
+}
+
 /**
- * Polls `read` every 10 ms until `done` accepts its value, for state only Redis can report (no
- * event to await). Rejects after `timeoutMs`, showing the last value read.
+ * Polls GET /ready every 20 ms in the background and logs each change of the answer, for a test
+ * that must see a brief 503 while other things happen (a failover).
  */
-export async function waitUntil<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  what: string,
-  timeoutMs = 2000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `Timed out after ${timeoutMs} ms waiting for ${what}; last saw ${JSON.stringify(value)}`,
-      );
+export function watchReadiness(running: RunningApp): ReadinessLog {
+  const changes: { at: number; status: number }[] = [];
+  let stopped = false;
+  const polling = (async () => {
+    while (!stopped) {
+      const status = await httpStatus(running, '/ready').catch(() => 0);
+      if (changes.at(-1)?.status !== status) changes.push({ at: Date.now(), status });
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    value = await read();
-  }
-  return value;
-}
-
-/** Channels with at least one subscriber under `prefix`, sorted. */
-export async function channelsUnder(inspector: Redis, prefix: string): Promise<string[]> {
-  const channels = (await inspector.call('PUBSUB', 'CHANNELS', `${prefix}*`)) as string[];
-  return channels.map(String).sort();
-}
-
-/** Names of the Redis connections an instance opened (they are named after its id). */
-export async function connectionNamesOf(inspector: Redis, instance: string): Promise<string[]> {
-  const list = (await inspector.call('CLIENT', 'LIST')) as string;
-  return list
-    .split('\n')
-    .map((line) => /(?:^| )name=(\S*)/.exec(line)?.[1] ?? '')
-    .filter((name) => name.startsWith(`switchboard-${instance}-`))
-    .sort();
+  })();
+  return {
+    changes,
+    stop: async () => {
+      stopped = true;
+      await polling;
+    },
+  };
 }
