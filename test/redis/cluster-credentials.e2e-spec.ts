@@ -5,7 +5,7 @@ import type { RunningApp } from '../support/app';
 import { HistoryClient } from '../support/history-client';
 import { describeWithRedisCluster } from '../support/redis-cluster';
 import { TestClients } from '../support/ws-client';
-import { instanceIdOf, startInstances, waitForReadiness } from './cluster';
+import { instanceIdOf, startInstances, waitForReadiness } from './instances';
 
 /**
  * Credentials on a Redis Cluster, given as URL seeds (REDIS_CLUSTER_NODES) the way REDIS_URL
