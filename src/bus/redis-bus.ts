@@ -488,16 +488,16 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
     if (this.link === 'down' || (this.link === 'connecting' && !this.anyRetrying())) return;
     const reason = this.lastError === undefined ? '' : ` (${this.lastError})`;
     this.publisherLost = this.publisher.status !== 'ready';
+    const head = this.link === 'up' ? 'Lost the Redis connection' : 'Cannot reach Redis';
     this.logger.warn(
       this.sharded
-        ? `A shard of the Redis Cluster is unreachable${reason}: until its replica takes over ` +
-            'or it returns, publishes to its channels are dropped and what the other ' +
+        ? `${head} (a Redis Cluster shard or more)${reason}: until a replica takes over or ` +
+            'the primary returns, publishes to its channels are dropped and what the other ' +
             'instances publish there is lost for this one; the other shards and local ' +
             'delivery continue'
-        : `${this.link === 'up' ? 'Lost the Redis connection' : 'Cannot reach Redis'}${reason}: ` +
-            'cross-instance delivery is paused and publishes are dropped until it returns; ' +
-            'what the other instances publish meanwhile is lost for this one; local delivery ' +
-            'continues',
+        : `${head}${reason}: cross-instance delivery is paused and publishes are dropped ` +
+            'until it returns; what the other instances publish meanwhile is lost for this ' +
+            'one; local delivery continues',
     );
     this.link = 'down';
     this.downSince = now;
@@ -508,8 +508,8 @@ export class RedisBus extends Bus implements OnApplicationShutdown {
   private restoredLine(seconds: string, dropped: number): string {
     if (this.sharded) {
       return (
-        `Every shard of the Redis Cluster is reachable again after ${seconds} s; ` +
-        `${dropped} publish(es) dropped meanwhile`
+        `Redis connection restored after ${seconds} s (every Redis Cluster shard has a ` +
+        `primary again); ${dropped} publish(es) dropped meanwhile`
       );
     }
     if (this.publisherLost) {

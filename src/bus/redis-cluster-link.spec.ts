@@ -97,6 +97,7 @@ describe('clusterOptions', () => {
     expect(options).toMatchObject({
       shardedSubscribers: true,
       enableOfflineQueue: false,
+      enableReadyCheck: false,
       scaleReads: 'master',
       retryDelayOnFailover: 0,
       retryDelayOnClusterDown: 0,
@@ -299,7 +300,9 @@ describe('RedisBus on a cluster link', () => {
     cluster.emit('-subscriber');
     expect(bus.connected).toBe(false);
     expect(warn.mock.calls.map(([line]) => String(line))).toEqual([
-      expect.stringMatching(/^A shard of the Redis Cluster is unreachable.*the other shards/),
+      expect.stringMatching(
+        /^Lost the Redis connection \(a Redis Cluster shard or more\).*the other shards/,
+      ),
     ]);
 
     cluster.subscribers.get('n:2')!.status = 'ready';
@@ -307,7 +310,7 @@ describe('RedisBus on a cluster link', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(bus.connected).toBe(true);
     const lines = log.mock.calls.map(([line]) => String(line));
-    expect(lines.at(-1)).toMatch(/^Every shard of the Redis Cluster is reachable again after/);
+    expect(lines.at(-1)).toMatch(/^Redis connection restored after .* \(every Redis Cluster shard/);
     expect(lines.join('\n')).not.toMatch(/output buffer/);
   });
 });

@@ -59,6 +59,12 @@ export const connectCluster: ClusterConnector = (target, options) =>
  *   a PING;
  * - shardedSubscribers: one subscriber connection per primary, opened at once (lazyConnect
  *   false), so every shard's health is known before a topic needs it;
+ * - enableReadyCheck false: in ioredis 6.0.0, a failed ready check (CLUSTER INFO says "fail"
+ *   while a cluster re-forms) disconnects while the sharded subscribers are starting; stopping
+ *   one then leaves its connect promise unsettled, and the subscriber group waits on it forever:
+ *   never ready, nothing delivered (test/redis/outage.e2e-spec.ts, "boots without Redis", on a
+ *   cluster). The link's own readiness (every slot covered, every primary answering PING) is
+ *   the check instead;
  * - scaleReads 'master': every command, scripts included, goes to the shard's primary;
  * - dnsLookup passes host names through: ioredis would otherwise resolve every seed before
  *   connecting and fail the whole connect when one name does not resolve (ioredis#979; in
@@ -74,7 +80,7 @@ export function clusterOptions(target: RedisCluster, instance: string): ClusterO
   return {
     shardedSubscribers: true,
     enableOfflineQueue: false,
-    enableReadyCheck: true,
+    enableReadyCheck: false,
     scaleReads: 'master',
     slotsRefreshInterval: SLOTS_REFRESH_MS,
     slotsRefreshTimeout: 1000,
@@ -176,7 +182,8 @@ export class ClusterLink implements RedisLink {
     // when QUIT does not finish in time.
     if (this.ended) return this.cluster.status === 'end' ? 'end' : 'reconnecting';
     if (this.cluster.status === 'ready') return 'ready';
-    return this.cluster.status === 'connecting' || this.cluster.status === 'wait'
+    // 'connect' is ioredis's step between the socket and its ready check: still the first try.
+    return ['wait', 'connecting', 'connect'].includes(this.cluster.status)
       ? 'connecting'
       : 'reconnecting';
   }

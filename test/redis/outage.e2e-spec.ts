@@ -226,7 +226,7 @@ describeWithEachRedis(
         await waitForReadiness(lonely, 200, RESUMED_WITHIN_MS);
         // The room joined before Redis was reachable is subscribed now.
         await observer.waitForSubscribers(
-          `${alonePrefix}room:early`,
+          redis().channel(alonePrefix, 'room:early'),
           1,
           RESUMED_WITHIN_MS - (Date.now() - restartedAt),
         );
