@@ -186,7 +186,6 @@ describeWithRedisCluster('two instances on a Redis Cluster', (cluster) => {
     }
   });
 
-  // Last: it leaves the cluster with a failed-over shard.
   it('gets ready although one seed does not resolve: each connection resolves its own name', async () => {
     const [third] = await startInstances(1, {
       REDIS_CLUSTER_NODES: `${cluster().seeds},no-such-node.invalid:7000`,
@@ -199,6 +198,7 @@ describeWithRedisCluster('two instances on a Redis Cluster', (cluster) => {
     }
   });
 
+  // Last: it leaves the cluster with a failed-over shard.
   it('a SIGKILLed primary: /ready 503, then 200 and delivery again within 10 s, in a new epoch', async () => {
     const channel = 'failover';
     const [subB, publisher] = await Promise.all([open(onB), open(onA)]);
