@@ -30,8 +30,16 @@ function setup(options: Partial<SequencerOptions> = {}) {
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
-/** Past a retry timer of 0 ms. */
-const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+/**
+ * Resolves once `done` holds, checking after each timer turn (a retry timer of 0 ms runs within
+ * one on an idle loop, later on a loaded machine); fails after 200 turns.
+ */
+async function turnsUntil(done: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 200 && !done(); turn++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  if (!done()) throw new Error('The condition did not hold within 200 timer turns');
+}
 const retained = (epoch: string, offset: number, from: number): HistoryRead => ({
   position: { epoch, offset },
   publications: Array.from({ length: offset - from + 1 }, (_, i) => ({
@@ -106,7 +114,7 @@ describe('ChannelSequencer', () => {
     sequencer.seed(TOPIC, { epoch: 'e', offset: 2 });
     sequencer.resume();
     reads[0].fail();
-    await pause();
+    await turnsUntil(() => reads.length > 1);
     expect(reads).toHaveLength(2);
     reads[1].answer(retained('e', 3, 3));
     await settle();
