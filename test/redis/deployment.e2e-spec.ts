@@ -325,12 +325,17 @@ process.once('exit', () => {
 async function startLocalNode(name: string): Promise<LocalNode> {
   const [, configFile, ...args] = compose.services[name].command ?? [];
   const port = await freePort();
+  // The cluster bus defaults to port + 10000, which may be taken or past 65535: a free one too.
+  let busPort = await freePort();
+  while (busPort === port) busPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
   const localArgs = args.map((arg) => (clusterNodes.includes(arg) ? '127.0.0.1' : arg));
   // What Docker gives a node, here: its own port and directory, 127.0.0.1 for service names.
   const local = [
     '--port',
     String(port),
+    '--cluster-port',
+    String(busPort),
     '--bind',
     '127.0.0.1',
     '--dir',
@@ -402,6 +407,25 @@ async function waitForShape(client: Redis, expected: string): Promise<string> {
   return seen;
 }
 
+/**
+ * Polls CLUSTER INFO on every node until each says cluster_state:ok, 5 s at most: a node that
+ * has not caught up would fail ioredis's ready check, and ioredis would reconnect meanwhile.
+ */
+async function waitForClusterOk(ports: readonly number[]): Promise<void> {
+  const clients = ports.map((port) => new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 }));
+  try {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const infos = await Promise.all(clients.map((client) => client.call('CLUSTER', 'INFO')));
+      if (infos.every((info) => String(info).includes('cluster_state:ok'))) return;
+      if (Date.now() >= deadline) throw new Error('Not every node is cluster_state:ok after 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    for (const client of clients) client.disconnect();
+  }
+}
+
 describeWithRedisServer('docker-compose.yml, profile cluster: the init on six local nodes', () => {
   const nodes: LocalNode[] = [];
   let first: Redis;
@@ -426,6 +450,7 @@ describeWithRedisServer('docker-compose.yml, profile cluster: the init on six lo
     // Replicas are told their primary last; every node learns it by gossip, within a second.
     const expected = '3 primaries holding slots, replicas of each: 1 1 1';
     expect(await waitForShape(first, expected)).toBe(expected);
+    await waitForClusterOk(nodes.map((node) => node.port));
 
     const cluster = new Cluster(seeds.split(','), { lazyConnect: true });
     try {
