@@ -1,9 +1,16 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { freePort, hasRedisServer, RedisServer } from './redis';
+import {
+  CLUSTER_TOOLS_MISSING,
+  describeWithoutRedis,
+  freePort,
+  hasRedisCli,
+  hasRedisServer,
+  RedisServer,
+} from './redis';
 
 /**
  * A real Redis Cluster owned by one test file: six `redis-server --cluster-enabled yes` on free
@@ -16,9 +23,6 @@ import { freePort, hasRedisServer, RedisServer } from './redis';
  * over; `--cluster-replica-validity-factor 0` lets any replica take over however long it was
  * disconnected, and `--repl-diskless-sync-delay 0` lets a replica sync at once after the create.
  */
-
-// The test process's own setting, read in this one place (the application reads src/config).
-const IN_CI = process.env.CI === 'true';
 
 /** cluster-node-timeout of the test nodes: how long a dead primary goes unnoticed. */
 export const NODE_TIMEOUT_MS = 2000;
@@ -276,13 +280,6 @@ export function parseClusterNodes(text: string): ClusterNodeInfo[] {
     });
 }
 
-let cliFound: boolean | undefined;
-
-function hasRedisCli(): boolean {
-  cliFound ??= spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
-  return cliFound;
-}
-
 /**
  * The cluster of the test file under way (jest loads this module once per file): started by the
  * first suite that needs it, shared by its later ones, stopped after the file's last test.
@@ -302,20 +299,7 @@ export function describeWithRedisCluster(
   body: (cluster: () => RedisClusterServer) => void,
 ): void {
   if (!hasRedisServer() || !hasRedisCli()) {
-    const reason = '`redis-server` and `redis-cli` are needed on PATH to start a Redis Cluster';
-    if (IN_CI) {
-      describe(name, () => {
-        it('has a Redis Cluster to test against', () => {
-          throw new Error(`CI=true and ${reason}: install redis-server (Debian's redis-tools)`);
-        });
-      });
-      return;
-    }
-    console.warn(
-      `SKIPPED "${name}": ${reason}. These Redis Cluster tests did NOT run; ` +
-        'install redis-server (e.g. apt-get install redis-server).',
-    );
-    describe.skip(name, () => body(unavailable));
+    describeWithoutRedis(name, CLUSTER_TOOLS_MISSING, () => body(unavailable));
     return;
   }
   if (!stopRegistered) {

@@ -250,13 +250,24 @@ export function describeWithRedis(
  * describeWithRedis.
  */
 export function describeWithRedisServer(name: string, body: () => void): void {
-  if (hasRedisServer()) describe(name, body);
-  else
-    describeWithoutRedis(name, '`redis-server` is not on PATH (this suite starts its own)', body);
+  if (hasRedisServer() && hasRedisCli()) describe(name, body);
+  else describeWithoutRedis(name, CLUSTER_TOOLS_MISSING, body);
 }
 
+let cliFound: boolean | undefined;
+
+/** Whether `redis-cli` (Debian's redis-tools), which creates clusters, can be run from PATH. */
+export function hasRedisCli(): boolean {
+  cliFound ??= spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
+  return cliFound;
+}
+
+/** Why a suite that starts its own Redis Cluster nodes cannot run. */
+export const CLUSTER_TOOLS_MISSING =
+  '`redis-server` and `redis-cli` are needed on PATH (this suite starts its own nodes)';
+
 /** A suite that cannot run here: a failing test under CI=true, skipped with a warning otherwise. */
-function describeWithoutRedis(name: string, reason: string, body: () => void): void {
+export function describeWithoutRedis(name: string, reason: string, body: () => void): void {
   if (IN_CI) {
     describe(name, () => {
       it('has a Redis to test against', () => {
